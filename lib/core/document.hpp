@@ -1,0 +1,54 @@
+// The node document: one JSON object per node, passed along the pipe. Each tool
+// reads it, adds or replaces its own top-level sections, and writes it whole.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace gpukit {
+
+using json = nlohmann::ordered_json;
+
+inline constexpr int document_schema_major = 1;
+inline constexpr const char* document_schema = "gpukit/1";
+
+class Document {
+ public:
+  // {"schema": "gpukit/1"}
+  Document();
+
+  // Parses and checks a document: valid JSON, an object, a `schema` of major 1,
+  // and every known section of the right JSON type. `origin` names the input in
+  // error messages ("<stdin>", a file name).
+  static Result<Document> parse(std::string_view text, const std::string& origin);
+
+  bool has(std::string_view section) const;
+  // nullptr when absent.
+  const json* section(std::string_view section) const;
+  // Adds or replaces one top-level section; never touches the others.
+  void set_section(std::string_view section, json value);
+
+  const json& root() const { return root_; }
+  std::string dump() const;  // two-space indented, newline-terminated
+
+ private:
+  explicit Document(json root) : root_(std::move(root)) {}
+  json root_;
+};
+
+// The JSON type each known section must have ("object" or "array"), or nullptr
+// for a key this version does not know (kept as it is).
+const char* expected_section_type(std::string_view section);
+
+// {"tool": name, "version": gpukit version}: the stamp every section carries.
+json generator_stamp(std::string_view tool);
+
+// Current time as ISO 8601 UTC with seconds ("2026-11-24T03:13:25Z").
+std::string utc_timestamp();
+
+}  // namespace gpukit

@@ -1,0 +1,21 @@
+// gpuprobe's output formats besides json: table, classad (HTCondor), nfd
+// (Kubernetes node-feature-discovery), gres (Slurm gres.conf).
+#pragma once
+
+#include <string>
+
+#include "core/document.hpp"
+#include "core/error.hpp"
+
+namespace gpukit {
+
+// `format` is one of table, classad, nfd, gres. Uses the document's gpus, drivers
+// and visible sections (the visible subset for classad, as condor_gpu_discovery does).
+Result<std::string> render_probe(const Document& document, const std::string& format);
+
+std::string render_probe_table(const Document& document);
+std::string render_classad(const Document& document);
+std::string render_nfd(const Document& document);
+std::string render_gres(const Document& document);
+
+}  // namespace gpukit

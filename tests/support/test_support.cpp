@@ -1,0 +1,212 @@
+#include "test_support.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+extern char** environ;
+
+namespace gpukit::test {
+
+std::string fixture(const std::string& relative) { return std::string(GPUKIT_TEST_FIXTURES) + "/" + relative; }
+std::string fake(const std::string& file) { return std::string(GPUKIT_TEST_FAKES) + "/" + file; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "gpukit-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+RunResult run_tool(const std::string& tool, const std::vector<std::string>& args, const RunOptions& options) {
+  std::string path = tool.find('/') != std::string::npos ? tool : std::string(GPUKIT_TEST_BINDIR) + "/" + tool;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& k : options.unset_env) env.erase(k);
+  for (const auto& [k, v] : options.env) env[k] = v;
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> arg_strings = {path};
+  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
+  for (auto& s : arg_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
+    throw std::runtime_error("pipe failed");
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);
+    if (options.stdin_data) dup2(in_pipe[0], 0);
+    else {
+      int null = open("/dev/null", O_RDONLY);
+      dup2(null, 0);
+    }
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execve(path.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  RunResult r;
+  std::string to_write = options.stdin_data.value_or("");
+  size_t written = 0;
+  if (!options.stdin_data || to_write.empty()) {
+    close(in_pipe[1]);
+    in_pipe[1] = -1;
+  } else {
+    fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed > options.timeout_s) {
+      r.timed_out = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
+    pollfd fds[3];
+    int n = 0;
+    if (out_open) fds[n++] = {out_pipe[0], POLLIN, 0};
+    if (err_open) fds[n++] = {err_pipe[0], POLLIN, 0};
+    if (in_pipe[1] >= 0) fds[n++] = {in_pipe[1], POLLOUT, 0};
+    if (poll(fds, n, 100) <= 0) continue;
+    for (int i = 0; i < n; ++i) {
+      if (!fds[i].revents) continue;
+      if (fds[i].fd == in_pipe[1]) {
+        ssize_t w = write(in_pipe[1], to_write.data() + written, to_write.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 || written == to_write.size()) {
+          close(in_pipe[1]);
+          in_pipe[1] = -1;
+        }
+        continue;
+      }
+      char buf[65536];
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      bool is_out = fds[i].fd == out_pipe[0];
+      if (got <= 0) {
+        (is_out ? out_open : err_open) = false;
+      } else {
+        (is_out ? r.out : r.err).append(buf, static_cast<size_t>(got));
+      }
+    }
+  }
+  if (in_pipe[1] >= 0) close(in_pipe[1]);
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string compare_golden(const std::string& name, const std::string& actual) {
+  std::string path = fixture("golden/" + name);
+  const char* update = std::getenv("GPUKIT_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary) << actual;
+    return {};
+  }
+  std::string expected;
+  try {
+    expected = read_file(path);
+  } catch (const std::exception&) {
+    return "golden file " + path + " is missing (run with GPUKIT_UPDATE_GOLDEN=1 to create it)";
+  }
+  if (expected == actual) return {};
+  std::istringstream e(expected), a(actual);
+  std::string el, al;
+  for (int line = 1;; ++line) {
+    bool he = static_cast<bool>(std::getline(e, el)), ha = static_cast<bool>(std::getline(a, al));
+    if (!he && !ha) break;
+    if (!he || !ha || el != al)
+      return name + ": first difference at line " + std::to_string(line) + "\n  expected: " + (he ? el : "<end>") +
+             "\n  actual:   " + (ha ? al : "<end>");
+  }
+  return name + ": differs";
+}
+
+std::string validate_against(const nlohmann::json& value, const std::string& schema_file) {
+  std::string path = std::string(GPUKIT_TEST_SCHEMA_DIR) + "/" + schema_file;
+  nlohmann::json schema_json;
+  try {
+    schema_json = nlohmann::json::parse(read_file(path));
+  } catch (const std::exception& e) {
+    return "cannot load schema " + path + ": " + e.what();
+  }
+  valijson::Schema schema;
+  valijson::SchemaParser parser;
+  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_json);
+  try {
+    parser.populateSchema(schema_adapter, schema);
+  } catch (const std::exception& e) {
+    return "invalid schema " + path + ": " + e.what();
+  }
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(value);
+  if (validator.validate(schema, target, &results)) return {};
+  std::string messages;
+  valijson::ValidationResults::Error error;
+  while (results.popError(error)) {
+    std::string ctx;
+    for (const auto& c : error.context) ctx += c;
+    messages += schema_file + " " + ctx + ": " + error.description + "\n";
+  }
+  return messages.empty() ? schema_file + ": invalid" : messages;
+}
+
+std::string validate_document(const nlohmann::json& document) {
+  std::string problems = validate_against(document, "document.schema.json");
+  if (!document.is_object()) return problems;
+  for (const auto& [key, value] : document.items()) {
+    if (key == "schema") continue;
+    std::string file = key + ".schema.json";
+    if (!std::filesystem::exists(std::string(GPUKIT_TEST_SCHEMA_DIR) + "/" + file)) {
+      problems += "no schema file for section '" + key + "'\n";
+      continue;
+    }
+    problems += validate_against(value, file);
+  }
+  return problems;
+}
+
+}  // namespace gpukit::test
