@@ -41,6 +41,7 @@ struct PcieLink {
 struct GpuRecord {
   std::string vendor;              // "nvidia", "amd", "intel"
   int index = 0;                   // the vendor's enumeration order (NVML index, KFD order)
+  std::optional<int> cuda_index;   // NVIDIA: ordinal in the CUDA driver API's default (fastest-first) order
   std::string name;
   std::string uuid;                // "GPU-…" for NVIDIA; AMD: "GPU-<unique_id hex>" when known
   std::string pci_bus_id;          // "0000:17:00.0" (lowercase, 4-digit domain)

@@ -1,0 +1,61 @@
+// Live readings of GPUs (power, energy counter, utilisation, memory, clocks,
+// temperature, throttling, per-process use), vendor-neutral. gpubench samples
+// around workloads; gpuaccount samples along a job.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace gpukit {
+
+struct DeviceSample {
+  std::string uuid;                          // GPU-… or MIG-…
+  double time_s = 0;                         // CLOCK_MONOTONIC seconds when read
+  std::optional<double> power_w;             // instantaneous / averaged board power
+  std::optional<double> energy_j;            // cumulative counter since driver load (J)
+  std::optional<double> gpu_utilization_pct;
+  std::optional<double> memory_utilization_pct;
+  std::optional<std::uint64_t> memory_used_bytes, memory_total_bytes;
+  std::optional<int> sm_clock_mhz, memory_clock_mhz;
+  std::optional<int> temperature_c;
+  std::optional<std::uint64_t> throttle_reasons;  // vendor bit mask
+  std::vector<std::string> throttle_reason_names; // "sw_power_cap", "hw_slowdown", "sw_thermal", ...
+  std::optional<std::uint64_t> ecc_corrected, ecc_uncorrected;  // volatile counts
+  // Fields the driver does not provide for this device (e.g. on a MIG instance):
+  // name -> reason. Their values above stay nullopt.
+  std::vector<std::pair<std::string, std::string>> unavailable;
+};
+
+struct ProcessSample {
+  int pid = 0;
+  std::string uuid;                          // device it was seen on
+  std::optional<std::uint64_t> used_memory_bytes;
+  std::optional<double> sm_utilization_pct, memory_utilization_pct;
+  std::uint64_t last_seen_us = 0;            // driver timestamp of the utilisation sample
+};
+
+class TelemetrySource {
+ public:
+  virtual ~TelemetrySource() = default;
+  virtual std::string vendor() const = 0;
+  // Full UUIDs of the devices it can read: GPUs, and MIG instances where enabled.
+  virtual std::vector<std::string> devices() const = 0;
+  // One reading of a device. An error (GPU fell off the bus, driver reset) is
+  // returned as an Error naming the call and the device; callers record a gap.
+  virtual Result<DeviceSample> sample(const std::string& uuid) = 0;
+  // Processes on a device. Utilisation samples newer than `since_us` (the
+  // driver's lastSeenTimeStamp cursor), so that consecutive polls lose nothing;
+  // the cursor is advanced to the newest sample returned.
+  virtual Result<std::vector<ProcessSample>> processes(const std::string& uuid, std::uint64_t& since_us) = 0;
+};
+
+// NVML-backed telemetry (libnvidia-ml.so.1 or GPUKIT_NVML_LIBRARY). Calls run
+// under `timeout_s`. An environment error when NVML cannot be used.
+Result<std::unique_ptr<TelemetrySource>> open_nvidia_telemetry(double timeout_s);
+
+}  // namespace gpukit
