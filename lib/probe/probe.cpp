@@ -71,7 +71,13 @@ Result<int> run_probe(ProbeOptions& options) {
   ProbeRequest request;
   request.timeout_s = options.common.timeout_s;
   request.catalogue = !options.no_catalogue;
-  if (auto st = probe_node(document, request); !st) return st.error();
+  if (options.from_input) {
+    if (!input->has_value()) return usage_error("--from-input needs a node document on standard input or --input");
+    for (const char* s : probe_sections)
+      if (!document.has(s)) return usage_error("the input document has no '" + std::string(s) + "' section", "--from-input");
+  } else if (auto st = probe_node(document, request); !st) {
+    return st.error();
+  }
 
   std::string text;
   if (options.common.format == "json") {
