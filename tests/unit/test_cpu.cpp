@@ -129,3 +129,19 @@ TEST_CASE("cpu: this machine's section is schema-valid and consistent") {
   CHECK(static_cast<int>(listed->size()) == count);
   CHECK(cpu["allowed"]["usable_cpus"].get<double>() <= count);
 }
+
+TEST_CASE("cpu: the GPU fixture trees share the 2-socket machine") {
+  json reference;
+  {
+    FixtureRoot root("cpu_2socket");
+    reference = probe_cpu_section();
+  }
+  for (const char* tree : {"pci_no_driver", "amd_mi250x", "amd_mi300x"}) {
+    CAPTURE(tree);
+    FixtureRoot root(tree);
+    json cpu = probe_cpu_section();
+    CHECK(cpu["threads"] == 16);
+    CHECK(cpu["numa_nodes"] == reference["numa_nodes"]);
+    CHECK(cpu["allowed"] == reference["allowed"]);
+  }
+}
