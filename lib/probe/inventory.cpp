@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/version.hpp"
+#include "vendors/amd/amd.hpp"
 
 namespace gpukit {
 
@@ -53,7 +54,9 @@ json gpu_entry(const GpuRecord& g) {
   if (g.cc_major && g.cc_minor) j["compute_capability"] = {{"major", *g.cc_major}, {"minor", *g.cc_minor}};
   else j["compute_capability"] = nullptr;
   if (!g.gfx_target.empty()) {
-    j["amdgpu"] = {{"gfx", g.gfx_target}, {"target_id", g.target_id.empty() ? g.gfx_target : g.target_id}};
+    j["amdgpu"] = {{"gfx", g.gfx_target},
+                   {"target_id", g.target_id.empty() ? g.gfx_target : g.target_id},
+                   {"generic", amdgpu_generic_targets(g.gfx_target)}};
   } else {
     j["amdgpu"] = nullptr;
   }
