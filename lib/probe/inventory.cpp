@@ -6,6 +6,7 @@
 
 #include "core/version.hpp"
 #include "vendors/amd/amd.hpp"
+#include "vendors/device_nodes.hpp"
 
 namespace gpukit {
 
@@ -71,6 +72,8 @@ json gpu_entry(const GpuRecord& g) {
                {"current_width", opt(g.pcie.current_width)}};
   j["numa_node"] = opt(g.numa_node);
   j["local_cpus"] = str_or_null(g.local_cpus);
+  j["device_minor"] = opt(g.device_minor);
+  j["drm_render_minor"] = opt(g.drm_render_minor);
   json instances = json::array();
   for (const auto& m : g.mig_instances) {
     instances.push_back({{"uuid", m.uuid},
@@ -80,7 +83,9 @@ json gpu_entry(const GpuRecord& g) {
                          {"parent_uuid", g.uuid},
                          {"gpu_instance_id", opt(m.gpu_instance_id)},
                          {"compute_instance_id", opt(m.compute_instance_id)},
-                         {"index", opt(m.index)}});
+                         {"index", opt(m.index)},
+                         {"gi_cap_minor", opt(m.gi_cap_minor)},
+                         {"ci_cap_minor", opt(m.ci_cap_minor)}});
   }
   j["mig"] = {{"mode", g.mig_mode.empty() ? "unknown" : g.mig_mode}, {"instances", instances}};
   // A MIG parent with instances is handed out as its instances, never whole.
@@ -99,7 +104,18 @@ Inventory assemble_inventory(const std::vector<VendorInventory>& vendors, const 
   std::set<std::string> seen_bus_ids;
 
   for (const auto& v : vendors) {
-    for (const auto& g : v.gpus) {
+    for (const auto& vendor_gpu : v.gpus) {
+      GpuRecord g = vendor_gpu;
+      if (g.vendor == "nvidia" && !g.device_minor && !g.pci_bus_id.empty())
+        g.device_minor = nvidia_device_minor(normalize_bus_id(g.pci_bus_id));
+      if (g.device_minor) {
+        for (auto& m : g.mig_instances) {
+          if (!m.gpu_instance_id) continue;
+          if (!m.gi_cap_minor) m.gi_cap_minor = nvidia_mig_cap_minor(*g.device_minor, *m.gpu_instance_id);
+          if (!m.ci_cap_minor && m.compute_instance_id)
+            m.ci_cap_minor = nvidia_mig_cap_minor(*g.device_minor, *m.gpu_instance_id, *m.compute_instance_id);
+        }
+      }
       json entry = gpu_entry(g);
       if (!g.pci_bus_id.empty()) {
         std::string bus = normalize_bus_id(g.pci_bus_id);

@@ -83,6 +83,7 @@ std::vector<KfdNode> read_kfd_nodes() {
     node.simd_per_cu = static_cast<int>(get(p, "simd_per_cu"));
     node.domain = static_cast<std::uint32_t>(get(p, "domain"));
     node.location_id = static_cast<std::uint32_t>(get(p, "location_id"));
+    if (p.count("drm_render_minor")) node.drm_render_minor = static_cast<int>(get(p, "drm_render_minor"));
     node.unique_id = get(p, "unique_id");
     node.capability = static_cast<std::uint32_t>(get(p, "capability"));
     node.vendor_id = static_cast<int>(get(p, "vendor_id"));

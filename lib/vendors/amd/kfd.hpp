@@ -19,6 +19,7 @@ inline constexpr std::uint32_t kfd_cap_sram_edc_supported = 0x04000000;  // HSA_
 // One GPU node of /sys/class/kfd/kfd/topology/nodes (CPU nodes are skipped).
 struct KfdNode {
   int node = 0;                          // directory number
+  int drm_render_minor = -1;             // -1: not reported
   long long gfx_target_version = 0;      // 90010
   int simd_count = 0, simd_per_cu = 0;
   std::uint32_t domain = 0, location_id = 0;

@@ -53,6 +53,7 @@ GpuRecord record_from_kfd(const detail::KfdNode& node, int index, const std::str
   gpu.gfx_target = gfx_name_from_target_version(node.gfx_target_version);
   gpu.name = fallback_name(node, gpu.gfx_target);
   gpu.pci_bus_id = detail::kfd_bus_id(node.domain, node.location_id);
+  if (node.drm_render_minor >= 0) gpu.drm_render_minor = node.drm_render_minor;
   if (node.unique_id != 0) gpu.uuid = "GPU-" + hex16(node.unique_id);
   gpu.memory_bytes = node.local_memory_bytes;
   if (node.simd_per_cu > 0) gpu.multiprocessors = node.simd_count / node.simd_per_cu;
