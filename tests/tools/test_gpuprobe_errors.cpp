@@ -38,7 +38,7 @@ std::string write_temp(const std::string& name, const std::string& content) {
 TEST_CASE("gpuprobe: malformed JSON on stdin is exit 2 with one line naming the byte") {
   RunOptions o = quiet_node();
   o.stdin_data = "{\"schema\": \"gpukit/1\", \"gpus\": [";
-  check_usage_error(run_tool("gpuprobe", {}, o), "gpuprobe: <stdin>: invalid JSON at byte 32\n");
+  check_usage_error(run_tool("gpuprobe", {}, o), "gpuprobe: <stdin>: invalid JSON at byte 33\n");
 }
 
 TEST_CASE("gpuprobe: a wrong schema major is exit 2") {
