@@ -56,7 +56,8 @@ Result<Document> Document::parse(std::string_view text, const std::string& origi
   if (root.is_discarded()) {
     // Parse again with exceptions for the byte position nlohmann reports.
     try {
-      (void)json::parse(text);
+      json reparsed = json::parse(text);
+      (void)reparsed;
     } catch (const json::parse_error& e) {
       return usage_error("invalid JSON at byte " + std::to_string(e.byte), origin);
     }
