@@ -21,6 +21,7 @@ NodeInput without_gpus(const NodeInput& node) {
   NodeInput n = node;
   n.label = node.label + " without GPUs";
   n.gpus.clear();
+  n.node_price.reset();  // an offer's total includes the GPUs: the host alone is priced by its parts
   n.without_gpus = true;
   n.gpu_score.reset();
   n.node_score.reset();
@@ -227,17 +228,19 @@ std::vector<BreakEven> break_even(const Decision& d) {
       b.utilisation_note = "no utilisation up to 100 % makes it cheaper";
     }
 
-    // Annual cost is linear in a factor x on the card prices: capital,
-    // maintenance and hosting scale with the purchase price, failures with the cards.
-    if (c.card_price > 0) {
-      const double crf_etc = (c.annual.capital + c.annual.maintenance + c.annual.hosting) / c.purchase_price;
-      const double slope = c.card_price * crf_etc + c.annual.failures;  // d annual / d x at x = 1
+    // Annual cost is linear in a factor x on the price: capital, maintenance and
+    // hosting scale with the purchase price, failures with the cards. An offer's
+    // total is scaled as a whole; otherwise the GPU cards are.
+    if (c.purchase_price > 0) {
+      const double per_money = (c.annual.capital + c.annual.maintenance + c.annual.hosting) / c.purchase_price;
+      b.price_basis = c.fixed_price ? "node" : "gpu cards";
+      const double slope = c.fixed_price ? c.purchase_price * per_money : c.card_price * per_money + c.annual.failures;
       const double rest = annual - slope;
-      const double factor = (c_ref * o.per_unit->score_hours_per_year - rest) / slope;
+      const double factor = slope > 0 ? (c_ref * o.per_unit->score_hours_per_year - rest) / slope : -1;
       if (factor > 0) {
-        b.gpu_price_factor = factor;
+        b.price_factor = factor;
       } else {
-        b.gpu_price_note = "not cheaper even with free GPUs";
+        b.price_note = c.fixed_price ? "not cheaper even if the node were free" : "not cheaper even with free GPUs";
       }
     }
     out.push_back(std::move(b));
@@ -255,6 +258,7 @@ std::vector<InputRef> model_inputs(Inputs& in, bool cost_only) {
   if (!cost_only)
     for (auto& [id, q] : in.gpu_embodied) refs.push_back({"embodied carbon of " + id, &q});
   for (auto& node : in.nodes) {
+    if (node.node_price) refs.push_back({node.label + ": node price", &*node.node_price});
     if (node.host_price) refs.push_back({node.label + ": host price", &*node.host_price});
     if (node.gpu_score) refs.push_back({node.label + ": GPU score", &*node.gpu_score});
     if (node.cpu_score) refs.push_back({node.label + ": CPU score", &*node.cpu_score});

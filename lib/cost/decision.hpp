@@ -74,8 +74,11 @@ struct BreakEven {
   std::string offload_speedup_note;
   std::optional<double> utilisation_needed;  // the GPU option's, the reference at the site's
   std::string utilisation_note;
-  std::optional<double> gpu_price_factor;  // x current card prices (0.6 = 40 % cheaper)
-  std::string gpu_price_note;
+  // x the current price (0.6 = 40 % cheaper) of the GPU cards, or of the whole
+  // node when the site gave the offer's total.
+  std::optional<double> price_factor;
+  std::string price_basis;  // "gpu cards" or "node"
+  std::string price_note;
 };
 std::vector<BreakEven> break_even(const Decision& decision);
 

@@ -340,6 +340,7 @@ Status apply_node_overrides(Inputs& in, NodeInput& node, const json& v, const st
       if (!price) return price.error();
       double host = *price;
       if (key == "price") {
+        // Checked once here so that a node price below its own GPUs is caught as bad input.
         const double fx = in.site_value("usd_exchange_rate");
         for (const auto& g : node.gpus) {
           auto p = in.gpu_prices.find(g.id);
@@ -351,11 +352,11 @@ Status apply_node_overrides(Inputs& in, NodeInput& node, const json& v, const st
           return usage_error("is lower than the node's GPUs at their prices (" + number_text(*price - host) + ")", here);
       }
       Quantity q;
-      q.value = host;
+      q.value = *price;
       q.unit = in.currency;
       q.origin = "site";
-      q.source = key == "price" ? "site file node price minus its GPUs" : "site file host price";
-      node.host_price = q;
+      q.source = "site file nodes." + node.label + "." + key;
+      (key == "price" ? node.node_price : node.host_price) = q;
     } else if (key == "scores") {
       if (!value.is_object()) return usage_error(std::string("must be an object, found ") + json_type(value), here);
       for (const auto& [kind, score] : value.items()) {
@@ -428,6 +429,7 @@ Result<Inputs> load_defaults(const CostDataFiles& files) {
     q.min = spec.min;
     q.max = spec.max;
     q.unit = string_field(*it, "unit");
+    if (auto pos = q.unit.find("currency"); pos != std::string::npos) q.unit.replace(pos, 8, in.currency);
     q.source = source + " (" + std::to_string(static_cast<int>(*number_field(*it, "year"))) + ")";
     q.origin = "default";
     in.site[spec.key] = q;
@@ -489,6 +491,8 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
     }
   }
   if (in.currency != default_currency) {
+    for (auto& [key, q] : in.site)
+      if (auto pos = q.unit.find(default_currency); pos != std::string::npos) q.unit.replace(pos, 3, in.currency);
     if (in.currency == "USD" && !given.count("usd_exchange_rate")) {
       in.site["usd_exchange_rate"].value = 1;
       in.site["usd_exchange_rate"].range.reset();

@@ -125,7 +125,6 @@ Result<NodeCost> evaluate_node(const Inputs& in, const NodeInput& node, std::opt
 
   // Prices.
   const double fx = in.site_value("usd_exchange_rate");
-  c.host_price = node.host_price ? in.money(*node.host_price) : host_component_price(in, node);
   for (const auto& g : node.gpus) {
     auto price = in.gpu_prices.find(g.id);
     if (price == in.gpu_prices.end())
@@ -134,7 +133,15 @@ Result<NodeCost> evaluate_node(const Inputs& in, const NodeInput& node, std::opt
     c.card_price += g.count * card;
     c.gpu_price += g.count * (card + in.site_value("gpu_slot_price_usd") * fx);
   }
-  c.purchase_price = c.host_price + c.gpu_price;
+  if (node.node_price) {
+    // An offer's total stays what it is; the GPU prices only split it and price failures.
+    c.fixed_price = true;
+    c.purchase_price = in.money(*node.node_price);
+    c.host_price = std::max(0.0, c.purchase_price - c.gpu_price);
+  } else {
+    c.host_price = node.host_price ? in.money(*node.host_price) : host_component_price(in, node);
+    c.purchase_price = c.host_price + c.gpu_price;
+  }
 
   // Power: measured at full load when bench has it, else TDP; idle is a fixed
   // fraction of full load (Cloud Carbon Footprint), memory draws all the time

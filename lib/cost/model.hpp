@@ -101,6 +101,7 @@ struct NodeInput {
   std::vector<GpuGroup> gpus;
   std::optional<double> measured_cpu_w;  // CPU at full load, from bench
   std::optional<Quantity> host_price;    // replaces the component model of the host
+  std::optional<Quantity> node_price;    // an offer's total: fixes the purchase price
   std::optional<Quantity> gpu_score, cpu_score, node_score;
   std::optional<Quantity> speedup;  // GPU speedup of the offloaded part
   bool without_gpus = false;        // the same node with its GPUs taken out
@@ -150,6 +151,7 @@ struct Lifetime {
 };
 
 struct NodeCost {
+  bool fixed_price = false;  // the purchase price is an offer's total, not a sum of parts
   double host_price = 0;
   double gpu_price = 0;  // cards and the GPU slots of the chassis
   double card_price = 0;  // cards only: what a failure replaces

@@ -140,7 +140,7 @@ std::string money(const CostResults& r, double v) { return format_number(v) + " 
 std::vector<std::string> input_notes(const Inputs& in, const Decision& d) {
   std::vector<std::string> notes;
   for (const auto& n : in.nodes)
-    if (!n.host_price)
+    if (!n.host_price && !n.node_price)
       notes.push_back(n.label + ": the host price comes from the component model (platform " +
                       format_number(in.site_value("host_platform_price_usd")) +
                       " USD, an estimate without a public source): give nodes." + n.label +
@@ -222,8 +222,9 @@ json cost_section(const CostResults& r) {
                       {"offload_speedup_note", b.offload_speedup_note.empty() ? json(nullptr) : json(b.offload_speedup_note)},
                       {"utilisation_needed", or_null(b.utilisation_needed)},
                       {"utilisation_note", b.utilisation_note.empty() ? json(nullptr) : json(b.utilisation_note)},
-                      {"gpu_price_factor", or_null(b.gpu_price_factor)},
-                      {"gpu_price_note", b.gpu_price_note.empty() ? json(nullptr) : json(b.gpu_price_note)}});
+                      {"price_factor", or_null(b.price_factor)},
+                      {"price_basis", b.price_basis.empty() ? json(nullptr) : json(b.price_basis)},
+                      {"price_note", b.price_note.empty() ? json(nullptr) : json(b.price_note)}});
 
   const Sensitivity& s = r.sensitivity;
   json rows = json::array();
@@ -330,7 +331,8 @@ std::string cost_table(const CostResults& r) {
         out += ";";
       }
       out += b.utilisation_needed ? " utilisation " + percent(*b.utilisation_needed) + ";" : " utilisation: " + b.utilisation_note + ";";
-      out += b.gpu_price_factor ? " GPU price x" + format_number(*b.gpu_price_factor) : " GPU price: " + b.gpu_price_note;
+      const std::string what = b.price_basis == "node" ? "node price" : "GPU price";
+      out += b.price_factor ? " " + what + " x" + format_number(*b.price_factor) : " " + what + ": " + b.price_note;
       out += "\n";
     }
   }
@@ -338,12 +340,13 @@ std::string cost_table(const CostResults& r) {
   const Sensitivity& s = r.sensitivity;
   out += "\nsensitivity: each input -/+" + percent(s.variation) + "; value = " + s.value_name + " (base " +
          format_number(s.base_value) + ")\n";
-  Table tornado({"input", "low", "high", "value at low", "value at high", "cheapest at low", "cheapest at high", "flips"});
+  Table tornado({"input", "unit", "low", "high", "value at low", "value at high", "cheapest at low", "cheapest at high",
+                 "flips"});
   int shown = 0;
   for (const auto& row : s.rows) {
     if (row.swing() == 0 || shown >= 15) continue;
     ++shown;
-    tornado.add_row({row.input, format_number(row.low), format_number(row.high), format_number(row.value_low),
+    tornado.add_row({row.input, row.unit.empty() ? "-" : row.unit, format_number(row.low), format_number(row.high), format_number(row.value_low),
                      format_number(row.value_high), row.cheapest_low.empty() ? "-" : row.cheapest_low,
                      row.cheapest_high.empty() ? "-" : row.cheapest_high, row.flips ? "yes" : "no"});
   }

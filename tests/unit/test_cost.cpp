@@ -349,9 +349,10 @@ TEST_CASE("cost: break-even speedup, utilisation and price put both options leve
   CHECK(*d2->options[0].node_speedup == Approx(*b.node_speedup_needed));
 
   // At the break-even price factor, too.
-  REQUIRE(b.gpu_price_factor.has_value());
+  REQUIRE(b.price_factor.has_value());
+  CHECK(b.price_basis == "gpu cards");
   Inputs at_price = in;
-  at_price.gpu_prices["test-gpu"].value *= *b.gpu_price_factor;
+  at_price.gpu_prices["test-gpu"].value *= *b.price_factor;
   auto d3 = decide(at_price, Metric::workflow);
   REQUIRE(d3.ok());
   CHECK(d3->options[0].per_unit->cost.total() == Approx(d3->options[1].per_unit->cost.total()));
@@ -489,8 +490,13 @@ TEST_CASE("cost: site files") {
   CHECK_FALSE(in->site["electricity_price_per_kwh"].range.has_value());
   CHECK(in->purchase == YearMonth{2026, 3});
   CHECK(in->gpu_prices["nvidia-h100-sxm5-80gb"].value == Approx(25000));
-  // The node's price minus its four cards and slots (5000 USD x 0.8 each).
-  CHECK(in->nodes[0].host_price->value == Approx(200000 - 4 * (25000 + 4000)));
+  CHECK(in->nodes[0].node_price->value == Approx(200000));
+  // The offer's total is the purchase price; its four cards and slots (5000 USD x 0.8 each) split it.
+  auto offer = evaluate_node(*in, in->nodes[0]);
+  REQUIRE(offer.ok());
+  CHECK(offer->purchase_price == Approx(200000));
+  CHECK(offer->host_price == Approx(200000 - 4 * (25000 + 4000)));
+  CHECK(offer->annual.failures == Approx(0.04 * 4 * 25000));
   CHECK(in->nodes[0].cpu_score->value == Approx(1500));
   CHECK(in->nodes[0].speedup->value == Approx(3));
 
