@@ -272,13 +272,11 @@ namespace {
 
 std::string cheapest_label(const Decision& d) { return d.cheapest ? d.options[*d.cheapest].label : std::string(); }
 
-// The metric is held fixed while inputs move, so that a move cannot switch what is compared.
-Result<Decision> decide_fixed(const Inputs& in, Metric metric) { return decide(in, metric); }
-
 }  // namespace
 
+// Both analyses hold the metric fixed, so that a moved input cannot change what is compared.
 Result<Sensitivity> sensitivity(const Inputs& inputs, Metric metric, double variation) {
-  auto base = decide_fixed(inputs, metric);
+  auto base = decide(inputs, metric);
   if (!base) return base.error();
   Sensitivity s;
   s.variation = variation;
@@ -307,7 +305,7 @@ Result<Sensitivity> sensitivity(const Inputs& inputs, Metric metric, double vari
       double v = std::clamp(q.value * (side == 0 ? 1 - variation : 1 + variation), q.min, q.max);
       q.value = v;
       (side == 0 ? row.low : row.high) = v;
-      auto d = decide_fixed(moved[side], metric);
+      auto d = decide(moved[side], metric);
       if (!d) {
         ok = false;
         break;
@@ -356,7 +354,7 @@ Percentiles percentiles(std::vector<double> v) {
 }  // namespace
 
 Result<MonteCarlo> monte_carlo(const Inputs& inputs, Metric metric, int samples, std::uint64_t seed) {
-  auto base = decide_fixed(inputs, metric);
+  auto base = decide(inputs, metric);
   if (!base) return base.error();
   MonteCarlo mc;
   mc.samples = samples;
@@ -384,7 +382,7 @@ Result<MonteCarlo> monte_carlo(const Inputs& inputs, Metric metric, int samples,
       const double mode = std::clamp(q.value, q.range->first, q.range->second);
       q.value = std::clamp(triangular_quantile(q.range->first, mode, q.range->second, uniform01(rng)), q.min, q.max);
     }
-    auto d = decide_fixed(drawn, metric);
+    auto d = decide(drawn, metric);
     if (!d) {
       ++mc.failed;
       continue;

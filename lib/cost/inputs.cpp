@@ -52,6 +52,9 @@ constexpr KeySpec key_specs[] = {
     {"gpu_embodied_kg", 0, inf, false},
 };
 
+constexpr KeySpec non_negative{"", 0, inf, false};
+constexpr KeySpec positive{"", 0, inf, true};
+
 const KeySpec* spec_of(const std::string& key) {
   for (const auto& s : key_specs)
     if (key == s.key) return &s;
@@ -99,10 +102,7 @@ Result<double> site_number(const json& v, const KeySpec& spec, const std::string
   return d;
 }
 
-Result<double> positive_number(const json& v, const std::string& context) {
-  static constexpr KeySpec positive{"", 0, inf, true};
-  return site_number(v, positive, context);
-}
+Result<double> positive_number(const json& v, const std::string& context) { return site_number(v, positive, context); }
 
 Result<json> read_json_file(const std::string& path) {
   auto text = read_input_file(path);
@@ -113,11 +113,15 @@ Result<json> read_json_file(const std::string& path) {
   return v;
 }
 
+// [low, high], or nothing when `v` is not a pair of numbers.
+std::optional<std::pair<double, double>> number_pair(const json& v) {
+  if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number()) return std::nullopt;
+  return std::make_pair(v[0].get<double>(), v[1].get<double>());
+}
+
 std::optional<std::pair<double, double>> read_range(const json& entry) {
   auto it = entry.find("range");
-  if (it == entry.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() || !(*it)[1].is_number())
-    return std::nullopt;
-  return std::make_pair((*it)[0].get<double>(), (*it)[1].get<double>());
+  return it == entry.end() ? std::nullopt : number_pair(*it);
 }
 
 struct Country {
@@ -317,7 +321,7 @@ Quantity price_from_catalogue(const json& e) {
   q.unit = "USD per card";
   q.origin = "catalogue";
   std::string source = string_field(e, "source");
-  if (auto r = read_range(json::object({{"range", e.value("price_usd_range", json())}}))) {
+  if (auto r = number_pair(e.value("price_usd_range", json()))) {
     q.value = (r->first + r->second) / 2;
     q.range = r;
     q.source = "hardware.json price_usd_range (street prices; value = midpoint): " + source;
@@ -335,8 +339,7 @@ Status apply_node_overrides(Inputs& in, NodeInput& node, const json& v, const st
   for (const auto& [key, value] : v.items()) {
     const std::string here = ctx + "/" + key;
     if (key == "price" || key == "host_price") {
-      static constexpr KeySpec money{"", 0, inf, false};
-      auto price = site_number(value, money, here);
+      auto price = site_number(value, non_negative, here);
       if (!price) return price.error();
       double host = *price;
       if (key == "price") {
@@ -548,8 +551,7 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
       const std::string ctx = at("prices/" + id);
       if (!models.count(id) && !catalogue->count(id))
         return usage_error("not a GPU model of the input nodes nor a catalogue id", ctx);
-      static constexpr KeySpec money{"", 0, inf, false};
-      auto v = site_number(value, money, ctx);
+      auto v = site_number(value, non_negative, ctx);
       if (!v) return v.error();
       Quantity q;
       q.value = *v;

@@ -10,7 +10,8 @@ namespace {
 
 constexpr double width = 980;
 constexpr double label_width = 250;               // option and input names
-constexpr double plot_width = width - label_width - 150;  // room for the value after a bar
+constexpr double plot_width = width - label_width - 190;  // room for the value after a bar
+constexpr double tornado_width = plot_width - 40;          // and for "low to high" and "flips"
 constexpr double bar_height = 24;
 constexpr double bar_gap = 10;
 const char* const font = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
@@ -179,7 +180,10 @@ double tornado_panel(Svg& svg, double y, const Sensitivity& s) {
   const double pad = (hi - lo) * 0.06 + 1e-12;
   lo -= pad;
   hi += pad;
-  auto x_of = [&](double v) { return label_width + (v - lo) / (hi - lo) * plot_width; };
+  const bool break_even_line = s.is_ratio && lo < 1 && hi > 1;
+  if (break_even_line) y += 14;  // room for its label above the bars
+  auto x_of = [&](double v) { return label_width + (v - lo) / (hi - lo) * tornado_width; };
+  const double values_x = label_width + tornado_width + 12;
   const double top = y + 4;
   for (const auto* r : rows) {
     const double cy = y + 4;
@@ -190,8 +194,7 @@ double tornado_panel(Svg& svg, double y, const Sensitivity& s) {
              r->input + " " + format_number(r->low) + ": " + format_number(r->value_low));
     svg.rect(std::min(xb, xh), cy, std::fabs(xh - xb), bar_height, "#f28e2b",
              r->input + " " + format_number(r->high) + ": " + format_number(r->value_high));
-    double right = std::max({xb, xl, xh});
-    svg.text(right + 8, cy + bar_height * 0.68,
+    svg.text(values_x, cy + bar_height * 0.68,
              format_number(std::min(r->value_low, r->value_high)) + " to " +
                  format_number(std::max(r->value_low, r->value_high)),
              11, "start", "normal", "#444");
@@ -201,12 +204,12 @@ double tornado_panel(Svg& svg, double y, const Sensitivity& s) {
   const double bottom = y + 2;
   svg.line(x_of(s.base_value), top - 6, x_of(s.base_value), bottom, "#222", 1.5);
   svg.text(x_of(s.base_value), bottom + 14, "base " + format_number(s.base_value), 11, "middle");
-  if (s.is_ratio && lo < 1 && hi > 1) {
+  if (break_even_line) {
     svg.line(x_of(1), top - 6, x_of(1), bottom, "#c00000", 1.5, true);
     svg.text(x_of(1), top - 10, "break-even (1)", 11, "middle", "normal", "#c00000");
   }
   // Axis with five ticks.
-  svg.line(label_width, bottom + 22, label_width + plot_width, bottom + 22, "#888");
+  svg.line(label_width, bottom + 22, label_width + tornado_width, bottom + 22, "#888");
   for (int i = 0; i <= 4; ++i) {
     double v = lo + (hi - lo) * i / 4;
     svg.line(x_of(v), bottom + 22, x_of(v), bottom + 27, "#888");
@@ -222,7 +225,9 @@ std::string cost_plot_svg(const CostResults& r) {
   const Decision& d = r.decision;
   const std::string unit_name = std::string(metric_name(d.metric)) + " score-hour";
   double y = 34;
-  svg.text(20, y, "gpucost: which option delivers a " + unit_name + " for less?", 20, "start", "bold");
+  const std::string title = d.cheapest ? "gpucost: which option delivers a " + unit_name + " for less?"
+                                       : std::string("gpucost: annual cost of ownership and carbon");
+  svg.text(20, y, title, 20, "start", "bold");
   y += 22;
   for (const auto& line : wrap(decision_summary(r), 130)) {
     svg.text(20, y, line, 13, "start", "normal", "#333");
