@@ -11,6 +11,12 @@ function(gpukit_warnings target)
   endif()
 endfunction()
 
+if(GPUKIT_PORTABLE)
+  # Nodes run older distributions (EL8/EL9) whose libstdc++ predates g++ 12's:
+  # carry the C++ runtime inside the binaries.
+  add_link_options($<$<LINK_LANGUAGE:CXX>:-static-libstdc++> $<$<LINK_LANGUAGE:CXX>:-static-libgcc>)
+endif()
+
 if(GPUKIT_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
