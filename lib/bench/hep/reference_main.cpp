@@ -36,6 +36,15 @@ std::string first_field(const std::string& file, const std::string& key) {
   return {};
 }
 
+// The 1-minute load average: on a shared build machine it says how much of the
+// CPU the measurement really had.
+gpukit::json load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  if (in >> one) return one;
+  return nullptr;
+}
+
 gpukit::json machine_description(int threads, const std::string& note) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -78,6 +87,7 @@ int main(int argc, char** argv) {
   }
   if (threads <= 0) threads = default_thread_count();
   const HepSizes sizes = quick ? hep_quick_sizes() : hep_full_sizes(false, threads);
+  const json load_before = load_average();
 
   json workloads = json::object();
   bool all_valid = true;
@@ -129,6 +139,7 @@ int main(int argc, char** argv) {
       "Provisional reference measured on the CPU backend of a build machine without a GPU; replace it with one "
       "measured by gpubench on a reference GPU node.";
   ref["machine"] = machine_description(threads, note);
+  ref["machine"]["load_average_1m"] = json{{"before", load_before}, {"after", load_average()}};
   ref["gpukit_version"] = version();
   ref["date"] = utc_timestamp();
   ref["source"] = "gpukit-hep-reference (scripts/make-reference), median of " + std::to_string(repetitions) +

@@ -5,6 +5,10 @@
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
+#if defined(__HIPCC__)
+#include <hip/hip_runtime.h>  // blockIdx, __syncthreads (nvcc brings its runtime itself)
+#endif
+
 #include "compute/kernels/hep/em_shower.cuh"
 #include "compute/kernels/hep/me_eemumu.cuh"
 #include "compute/kernels/hep/mlp.cuh"
