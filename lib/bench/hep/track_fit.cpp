@@ -1,0 +1,86 @@
+#include "bench/hep/track_fit.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "bench/hep/validation_stats.hpp"
+
+namespace gpukit::hep {
+
+namespace {
+
+template <class T>
+TrackRun run_typed(Precision precision, const TrackOptions& o) {
+  const TrackConfig<T> cfg = track_config<T>();
+  std::vector<TrackHits<T>> hits(o.tracks);
+  std::vector<TrackTruth<T>> truth(o.tracks);
+  std::vector<char> generated(o.tracks);
+  std::vector<TrackFit<T>> fits(o.tracks);
+  TrackRun run;
+  run.precision = precision;
+  double t0 = monotonic_seconds();
+  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t i = begin; i < end; ++i) generated[i] = track_generate(cfg, o.seed, i, &hits[i], &truth[i]);
+  });
+  run.generate_duration_s = monotonic_seconds() - t0;
+  t0 = monotonic_seconds();
+  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    if (o.wrong_covariance_update)
+      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, true>(cfg, hits[i], &fits[i]);
+    else
+      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, false>(cfg, hits[i], &fits[i]);
+  });
+  run.duration_s = monotonic_seconds() - t0;
+  run.ndf = 2 * cfg.layers - 5;
+  for (std::uint64_t i = 0; i < o.tracks; ++i) {
+    const TrackFit<T>& f = fits[i];
+    if (!generated[i] || f.status != 0) {
+      ++run.failed;
+      continue;
+    }
+    std::array<double, 5> pull{};
+    for (int k = 0; k < 5; ++k) {
+      double d = double(f.state[k]) - double(truth[i].state[k]);
+      if (k == 0 || k == 2) d = std::remainder(d, 2 * M_PI);
+      pull[k] = d / std::sqrt(double(f.variance[k]));
+    }
+    run.pulls.push_back(pull);
+    run.chi2_probability.push_back(chi2_probability(double(f.chi2), f.ndf));
+  }
+  return run;
+}
+
+}  // namespace
+
+TrackRun run_track_fit(Precision precision, const TrackOptions& options) {
+  if (precision == Precision::fp64) return run_typed<double>(precision, options);
+  return run_typed<float>(Precision::fp32, options);
+}
+
+TrackValidation validate_track_fit(const TrackRun& run, double mean_tolerance, double width_tolerance,
+                                   double min_ks_p) {
+  TrackValidation v;
+  bool ok = run.failed == 0 && run.pulls.size() >= 2;
+  std::ostringstream d;
+  d.precision(3);
+  for (int k = 0; k < 5; ++k) {
+    std::vector<double> x;
+    x.reserve(run.pulls.size());
+    for (const auto& p : run.pulls) x.push_back(p[k]);
+    const MeanWidth m = mean_and_width(x);
+    v.pull_mean[k] = m.mean;
+    v.pull_width[k] = m.width;
+    const bool good = std::fabs(m.mean) <= mean_tolerance && std::fabs(m.width - 1) <= width_tolerance;
+    ok = ok && good;
+    d << track_parameter_names[k] << " pull " << m.mean << " +- " << m.width << (good ? "" : " (out)") << "; ";
+  }
+  v.ks_p_value = ks_test_uniform(run.chi2_probability).p_value;
+  ok = ok && v.ks_p_value > min_ks_p;
+  d << "chi2-probability KS p " << v.ks_p_value;
+  if (run.failed) d << "; " << run.failed << " tracks failed";
+  v.detail = d.str();
+  v.passed = ok;
+  return v;
+}
+
+}  // namespace gpukit::hep

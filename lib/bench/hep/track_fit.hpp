@@ -1,0 +1,71 @@
+// The Kalman-filter track-fit workload on the CPU and its validation: pulls of
+// the fitted parameters and flatness of the chi2 probability.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/hep/hep_common.hpp"
+#include "compute/kernels/hep/track_fit.cuh"
+
+namespace gpukit::hep {
+
+// A silicon barrel in a 2 T solenoid: 10 layers from 4 to 82 cm, 15 um (r phi)
+// and 50 um (z) resolution, 1% X0 per layer at normal incidence (sensor plus
+// support; silicon X0 = 9.37 cm, PDG), muons (m = 0.1056583755 GeV, PDG 2022)
+// with 1/pT uniform for pT in [1, 50] GeV, |eta| < 1, beam spot 20 um x 5 cm.
+template <class T>
+TrackConfig<T> track_config() {
+  TrackConfig<T> c{};
+  const double radii[] = {4, 7, 11, 16, 22, 30, 40, 52, 66, 82};
+  c.layers = 10;
+  for (int i = 0; i < c.layers; ++i) c.radius_cm[i] = T(radii[i]);
+  c.sigma_rphi_cm = T(15e-4);
+  c.sigma_z_cm = T(50e-4);
+  c.x_over_x0 = T(0.01);
+  c.bfield_t = T(2);
+  c.pt_min_gev = T(1);
+  c.pt_max_gev = T(50);
+  c.eta_max = T(1);
+  c.vertex_sigma_xy_cm = T(20e-4);
+  c.vertex_sigma_z_cm = T(5);
+  c.mass_gev = T(0.1056583755);
+  return c;
+}
+
+inline constexpr const char* track_parameter_names[5] = {"phi_pos", "z", "phi", "cot_theta", "q_over_pt"};
+
+struct TrackOptions {
+  std::uint64_t seed = 1;
+  std::uint64_t tracks = 0;
+  int threads = 0;                     // 0: one per hardware thread
+  bool wrong_covariance_update = false;  // the deliberately wrong variant (tests only)
+};
+
+struct TrackRun {
+  Precision precision = Precision::fp64;
+  std::vector<std::array<double, 5>> pulls;  // (fit - truth) / sigma per fitted track
+  std::vector<double> chi2_probability;      // per fitted track
+  std::uint64_t failed = 0;                  // generation or propagation failures
+  int ndf = 0;
+  double generate_duration_s = 0;
+  double duration_s = 0;  // the fit alone
+};
+
+// FP64 or FP32 (other precisions are treated as FP32).
+TrackRun run_track_fit(Precision precision, const TrackOptions& options);
+
+struct TrackValidation {
+  bool passed = false;
+  std::array<double, 5> pull_mean{}, pull_width{};
+  double ks_p_value = 0;
+  std::string detail;
+};
+// Pull means within +-mean_tolerance of 0, widths within +-width_tolerance of 1,
+// chi2 probability flat by a Kolmogorov-Smirnov test (p > min_ks_p), no failures.
+TrackValidation validate_track_fit(const TrackRun& run, double mean_tolerance = 0.1, double width_tolerance = 0.1,
+                                   double min_ks_p = 0.01);
+
+}  // namespace gpukit::hep

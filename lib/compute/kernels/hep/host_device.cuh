@@ -1,0 +1,34 @@
+// One spelling for functions that nvcc/hipcc compile for both host and device
+// and that g++ compiles for the CPU backend: the HEP workloads are written once.
+#pragma once
+
+#ifndef GPUKIT_HOST_DEVICE
+#if defined(__CUDACC__) || defined(__HIPCC__)
+#define GPUKIT_HOST_DEVICE __host__ __device__
+#else
+#define GPUKIT_HOST_DEVICE
+#endif
+#endif
+
+// <math.h> (not <cmath>): libstdc++'s wrapper also brings the float overloads of
+// sqrt/log/exp/sin/cos into the global namespace, where CUDA and HIP declare
+// their device overloads, so an unqualified sqrt(x) picks the precision of x on
+// every compiler.
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+namespace gpukit::hep {
+
+template <class T>
+GPUKIT_HOST_DEVICE inline T hd_min(T a, T b) { return b < a ? b : a; }
+template <class T>
+GPUKIT_HOST_DEVICE inline T hd_max(T a, T b) { return a < b ? b : a; }
+template <class T>
+GPUKIT_HOST_DEVICE inline T hd_abs(T a) { return a < T(0) ? -a : a; }
+
+// pi in the working precision; a double literal would promote float code.
+template <class T>
+GPUKIT_HOST_DEVICE inline constexpr T pi() { return T(3.14159265358979323846); }
+
+}  // namespace gpukit::hep
