@@ -101,26 +101,47 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
   const DeviceSample& s = *poll.sample;
   for (const auto& [field, reason] : s.unavailable) unavailable_[field] = reason;
 
-  // Who is on the device.
-  std::optional<std::uint64_t> job_memory, all_memory;
-  double job_util = 0, all_util = 0;
-  bool per_process_util = false;
-  int job_procs = 0, other_procs = 0;
+  // Who is on the device. The driver may return several utilisation samples
+  // per process since the cursor (one per sample period): a process's figure
+  // for the interval is the mean of its samples.
+  struct Seen {
+    double sm_sum = 0, mem_util_sum = 0;
+    int sm_n = 0, mem_util_n = 0;
+    std::optional<std::uint64_t> memory;
+  };
+  std::map<int, Seen> seen;
   if (poll.processes) {
     for (const auto& p : *poll.processes) {
-      bool mine = job.count(p.pid) > 0;
-      (mine ? job_pids_seen_ : other_pids_seen_).insert(p.pid);
-      (mine ? job_procs : other_procs) += 1;
-      if (p.used_memory_bytes) {
-        all_memory = all_memory.value_or(0) + *p.used_memory_bytes;
-        if (mine) job_memory = job_memory.value_or(0) + *p.used_memory_bytes;
-      }
+      Seen& e = seen[p.pid];
+      if (p.used_memory_bytes) e.memory = std::max(e.memory.value_or(0), *p.used_memory_bytes);
       if (p.sm_utilization_pct) {
-        per_process_util = true;
-        all_util += *p.sm_utilization_pct;
-        if (mine) job_util += *p.sm_utilization_pct;
+        e.sm_sum += *p.sm_utilization_pct;
+        ++e.sm_n;
+      }
+      if (p.memory_utilization_pct) {
+        e.mem_util_sum += *p.memory_utilization_pct;
+        ++e.mem_util_n;
       }
     }
+  }
+  std::optional<std::uint64_t> job_memory, all_memory;
+  double job_util = 0, all_util = 0, job_mem_util = 0;
+  bool per_process_util = false;
+  int job_procs = 0, other_procs = 0;
+  for (const auto& [pid, e] : seen) {
+    bool mine = job.count(pid) > 0;
+    (mine ? job_pids_seen_ : other_pids_seen_).insert(pid);
+    (mine ? job_procs : other_procs) += 1;
+    if (e.memory) {
+      all_memory = all_memory.value_or(0) + *e.memory;
+      if (mine) job_memory = job_memory.value_or(0) + *e.memory;
+    }
+    if (e.sm_n > 0) {
+      per_process_util = true;
+      all_util += e.sm_sum / e.sm_n;
+      if (mine) job_util += e.sm_sum / e.sm_n;
+    }
+    if (mine && e.mem_util_n > 0) job_mem_util += e.mem_util_sum / e.mem_util_n;
   }
 
   Attribution method;
@@ -209,9 +230,6 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
   latest_.memory_bytes = memory.value_or(0);
   latest_.power_w = s.power_w.value_or(0) * share;
   if (method == Attribution::process) {
-    double job_mem_util = 0;
-    for (const auto& p : *poll.processes)
-      if (job.count(p.pid) && p.memory_utilization_pct) job_mem_util += *p.memory_utilization_pct;
     latest_.memory_util_pct = job_mem_util;
   } else {
     latest_.memory_util_pct = s.memory_utilization_pct.value_or(0) * share * device_.slice;

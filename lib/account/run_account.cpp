@@ -233,10 +233,31 @@ Status Session::prepare() {
 void Session::poll_gpus(double now, const std::set<int>& job) {
   if (!telemetry_) return;
   bool look_for_job = mode_ != "node" && !job.empty();
+  std::vector<std::pair<std::string, DevicePoll>> polls;
   for (const auto& uuid : telemetry_devices_) {
+    if (!gpu_index_.count(uuid) && !look_for_job) continue;
+    polls.emplace_back(uuid, poll_device(*telemetry_, uuid, cursors_[uuid], now));
+  }
+  // NVML lists a MIG instance's processes on its GPU too: a job process seen in
+  // an instance belongs to the instance, not again to its GPU (known from the
+  // inventory).
+  std::map<std::string, std::set<int>> in_mig_of;  // parent GPU -> job pids in its instances
+  if (mode_ != "node") {
+    for (const auto& [uuid, poll] : polls) {
+      if (uuid.rfind("MIG-", 0) != 0 || !poll.processes) continue;
+      std::string parent = describe_device(inventory_, uuid).parent_uuid;
+      if (parent.empty()) continue;
+      for (const auto& p : *poll.processes)
+        if (job.count(p.pid)) in_mig_of[parent].insert(p.pid);
+    }
+  }
+  for (auto& [uuid, poll] : polls) {
+    if (auto it = in_mig_of.find(uuid); it != in_mig_of.end() && poll.processes) {
+      auto& ps = *poll.processes;
+      ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const ProcessSample& p) { return it->second.count(p.pid) > 0; }),
+               ps.end());
+    }
     auto held = gpu_index_.find(uuid);
-    if (held == gpu_index_.end() && !look_for_job) continue;
-    DevicePoll poll = poll_device(*telemetry_, uuid, cursors_[uuid], now);
     if (held == gpu_index_.end()) {
       bool seen = poll.processes && std::any_of(poll.processes->begin(), poll.processes->end(),
                                                 [&](const ProcessSample& p) { return job.count(p.pid) > 0; });
@@ -389,6 +410,7 @@ Result<int> Session::run() {
     auto pid = sup_->spawn(o_.command);
     if (!pid) return give_up(pid.error());
     root_ = *pid;
+    meta_.pid = *pid;
     if (!sup_->exec_error().empty()) {
       std::cerr << "gpuaccount: " << sup_->exec_error() << "\n";
       note("the command could not be started: " + sup_->exec_error());
