@@ -9,7 +9,7 @@
 
 namespace gpukit {
 
-// `format` is one of table, classad, nfd, gres. Uses the document's gpus, drivers
+// `format` is one of json, table, classad, nfd, gres. Uses the document's gpus, drivers
 // and visible sections (the visible subset for classad, as condor_gpu_discovery does).
 Result<std::string> render_probe(const Document& document, const std::string& format);
 

@@ -24,6 +24,7 @@ Status ensure_probed(Document& document, const ProbeRequest& request);
 struct ProbeOptions {
   CommonOptions common;
   bool no_catalogue = false;
+  bool from_input = false;  // render the input document's sections instead of probing
 };
 
 // The gpuprobe tool: probe, merge into the input document if any, write.

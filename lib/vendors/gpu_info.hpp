@@ -32,6 +32,10 @@ struct MigInstance {
   std::optional<int> multiprocessors;
   std::optional<int> gpu_instance_id, compute_instance_id;
   std::optional<int> index;        // NVML MIG device index under its parent
+  // Minor numbers of /dev/nvidia-caps/nvidia-cap<N> for this GPU instance and
+  // compute instance (from /proc/driver/nvidia-caps/mig-minors): what Slurm and
+  // container runtimes bind.
+  std::optional<int> gi_cap_minor, ci_cap_minor;
 };
 
 struct PcieLink {
@@ -61,6 +65,8 @@ struct GpuRecord {
   std::string mig_mode;                   // "enabled", "disabled", "unsupported", "" (unknown)
   std::vector<MigInstance> mig_instances;
   std::string pci_device_id;              // "0x2330"
+  std::optional<int> device_minor;        // NVIDIA: N of /dev/nvidiaN
+  std::optional<int> drm_render_minor;    // AMD: N of /dev/dri/renderD<N>
   std::string source;                     // "nvml", "nvml+cuda", "kfd", "kfd+amdsmi", "pci", "procfs"
   std::vector<std::string> notes;         // facts that could not be read and why
 };

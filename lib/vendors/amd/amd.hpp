@@ -1,6 +1,9 @@
 // AMD: the KFD topology in sysfs (library-free) and amd_smi / rocm_smi when present.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "vendors/gpu_info.hpp"
 
 namespace gpukit {
@@ -13,5 +16,10 @@ VendorInventory probe_amd(double timeout_s);
 
 // "gfx90a" from KFD's gfx_target_version (90010 -> gfx90a, 90402 -> gfx942, 110000 -> gfx1100).
 std::string gfx_name_from_target_version(long long version);
+
+// The generic targets (code object V6) whose code objects load on `gfx`
+// ("gfx942" -> {"gfx9-4-generic"}), from share/gpukit/amd-targets.json; empty when
+// none or when the table cannot be read.
+std::vector<std::string> amdgpu_generic_targets(const std::string& gfx);
 
 }  // namespace gpukit

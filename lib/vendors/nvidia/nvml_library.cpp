@@ -5,16 +5,6 @@
 
 namespace gpukit::detail {
 
-std::string normalize_nvidia_bus_id(const std::string& bus_id) {
-  std::string id;
-  for (char c : bus_id) id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // NVML writes an 8-digit domain; the kernel and CUDA write 4.
-  auto colon = id.find(':');
-  if (colon != std::string::npos && colon > 4 && id.compare(0, colon - 4, std::string(colon - 4, '0')) == 0)
-    id.erase(0, colon - 4);
-  return id;
-}
-
 std::string cuda_version_string(int encoded) {
   return std::to_string(encoded / 1000) + "." + std::to_string(encoded % 1000 / 10);
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 
+#include "vendors/pci/pci.hpp"
 #include "vendors/nvidia/cuda_library.hpp"
 #include "vendors/nvidia/nvidia.hpp"
 #include "vendors/nvidia/nvml_library.hpp"
@@ -59,7 +60,7 @@ CudaView enumerate_cuda(const CudaLibrary& cuda, CallTracker& tracker) {
       continue;
     CudaDevice d;
     d.ordinal = ordinal;
-    d.bus_id = normalize_nvidia_bus_id(bus_id);
+    d.bus_id = normalize_bus_id(bus_id);
     d.multiprocessors = cuda_attribute(cuda, tracker, device, cuda::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, label);
     d.memory_bus_width_bits =
         cuda_attribute(cuda, tracker, device, cuda::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, label);
@@ -210,7 +211,7 @@ GpuRecord NvmlProbe::read_gpu(unsigned int index) {
   if (read(gpu, api.nvmlDeviceGetPciInfo, label, device, &pci)) {
     // The unversioned call fills the v1 layout, whose bus id sits where busIdLegacy is.
     const char* bus_id = nvml_->pci_info_v1() || !pci.busId[0] ? pci.busIdLegacy : pci.busId;
-    gpu.pci_bus_id = normalize_nvidia_bus_id(std::string(bus_id, strnlen(bus_id, sizeof pci.busId)));
+    gpu.pci_bus_id = normalize_bus_id(std::string(bus_id, strnlen(bus_id, sizeof pci.busId)));
     char id[16];
     std::snprintf(id, sizeof id, "0x%04x", pci.pciDeviceId >> 16);
     gpu.pci_device_id = id;

@@ -1,3 +1,4 @@
+#include "vendors/pci/pci.hpp"
 #include "vendors/nvidia/procfs.hpp"
 
 #include <cctype>
@@ -71,7 +72,7 @@ VendorInventory probe_nvidia_procfs(const std::string& nvml_error) {
     gpu.index = index++;
     gpu.name = fields["Model"];
     gpu.uuid = fields["GPU UUID"];
-    gpu.pci_bus_id = normalize_nvidia_bus_id(fields.count("Bus Location") ? fields["Bus Location"] : entry);
+    gpu.pci_bus_id = normalize_bus_id(fields.count("Bus Location") ? fields["Bus Location"] : entry);
     gpu.source = "procfs";
     gpu.notes.push_back("NVML cannot be opened: only the name, UUID and bus id come from /proc/driver/nvidia");
     inventory.gpus.push_back(std::move(gpu));

@@ -73,8 +73,6 @@ Result<T> run_tracked(double timeout_s, std::function<Result<T>(CallTracker&)> w
   return deadline_error(std::string(call) + " did not return within " + seconds + " s");
 }
 
-// "00000000:17:00.0" (NVML), "0000:17:00.0" (CUDA, /proc) -> "0000:17:00.0", lowercase.
-std::string normalize_nvidia_bus_id(const std::string& bus_id);
 
 // 12040 -> "12.4" (the driver's CUDA version as cuDriverGetVersion encodes it).
 std::string cuda_version_string(int encoded);
