@@ -144,10 +144,13 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
     if (mine && e.mem_util_n > 0) job_mem_util += e.mem_util_sum / e.mem_util_n;
   }
 
+  // NVML returns samples only for processes busy since the cursor: once a
+  // device has given per-process figures, a poll without any means idle.
+  if (per_process_util) per_process_supported_ = true;
   Attribution method;
   if (node_mode_) method = Attribution::node;
   else if (other_procs == 0) method = Attribution::exclusive;
-  else if (per_process_util) method = Attribution::process;
+  else if (per_process_supported_) method = Attribution::process;
   else method = Attribution::device_share;
 
   // The job's share of the device for this interval.
@@ -177,7 +180,9 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
 
   if (dt > 0) {
     method_s_[method] += dt;
-    share_s_ += share * dt;
+    // A device the job was given (a visible device) is held whole, whoever else
+    // ran on it; only a device found through its processes is held in part.
+    share_s_ += (device_.assigned ? 1.0 : share) * dt;
     if (node_mode_ && poll.processes && !poll.processes->empty()) occupied_s_ += dt;
     if (util) {
       // A MIG instance's utilisation is of the instance; scale to GPU units.
@@ -265,10 +270,16 @@ std::optional<double> GpuUsage::energy_j() const {
 }
 
 Attribution GpuUsage::attribution() const {
-  Attribution worst = node_mode_ ? Attribution::node : Attribution::exclusive;
-  for (const auto& [m, s] : method_s_)
-    if (s > 0 && weakness(m) > weakness(worst)) worst = m;
-  return worst;
+  // The method that covered most of the time; attribution_s has the detail.
+  Attribution main = node_mode_ ? Attribution::node : Attribution::exclusive;
+  double longest = 0;
+  for (const auto& [m, s] : method_s_) {
+    if (s > longest + 1e-9 || (std::abs(s - longest) <= 1e-9 && s > 0 && weakness(m) > weakness(main))) {
+      main = m;
+      longest = s;
+    }
+  }
+  return main;
 }
 
 json GpuUsage::to_json() const {
@@ -285,7 +296,7 @@ json GpuUsage::to_json() const {
   for (const auto& [m, s] : method_s_) methods[to_string(m)] = round_to(s, 0.001);
   j["attribution_s"] = methods;
   j["count"] = round_to(count(), 0.001);
-  j["count_basis"] = device_.mig ? device_.slice_basis : (attribution() == Attribution::exclusive || node_mode_ ? "gpu" : "share");
+  j["count_basis"] = device_.mig ? device_.slice_basis : (device_.assigned || node_mode_ ? "gpu" : "share");
   j["available_s"] = round_to(available_s_, 0.001);
   auto active = active_s();
   j["active_s"] = active ? json(round_to(*active, 0.001)) : json(nullptr);

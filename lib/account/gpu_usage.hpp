@@ -5,7 +5,8 @@
 // Units, the same for every attribution method:
 //   available_s  wall seconds the job held the device
 //   count        the fraction of a physical GPU held: 1, a MIG slice (1g of 7 =
-//                0.143), or the job's mean share of a GPU it shared
+//                0.143); for a device found only through the job's processes
+//                and shared with others, the job's mean share of it
 //   active_s     busy seconds in units of one physical GPU (100 % for 1 s = 1)
 // so that utilisation of what was held = active_s / (available_s x count).
 #pragma once
@@ -75,7 +76,7 @@ class GpuUsage {
   std::optional<double> active_s() const;
   std::optional<double> energy_j() const;
   std::optional<std::uint64_t> memory_max_bytes() const { return memory_max_; }
-  Attribution attribution() const;  // the weakest method used over the job
+  Attribution attribution() const;  // the method that covered most of the time
   double gap_s() const { return gap_s_; }
   int counter_resets() const { return counter_resets_; }
 
@@ -106,6 +107,7 @@ class GpuUsage {
   double occupied_s_ = 0;
   double util_max_pct_ = 0;
   bool util_seen_ = false;
+  bool per_process_supported_ = false;
   std::optional<std::uint64_t> memory_max_;
   std::optional<double> power_max_w_;
   std::optional<int> temperature_max_c_, sm_clock_max_mhz_;

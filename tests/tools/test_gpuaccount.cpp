@@ -413,3 +413,43 @@ TEST_CASE("gpuaccount: the Prometheus textfile passes promtool") {
   std::ofstream(dir + "/bad.prom") << "# TYPE gpukit_x_total counter\ngpukit_x_total 1\ngpukit_x_total 2\n";
   CHECK(std::system(("promtool check metrics < " + dir + "/bad.prom > /dev/null 2>&1").c_str()) != 0);
 }
+
+TEST_CASE("gpuaccount: a wrapped job's GPUs come from CUDA_VISIBLE_DEVICES, MIG UUIDs and indices included") {
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()},
+           {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")},
+           {"CUDA_VISIBLE_DEVICES", "GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b,MIG-1f3a5c7e-9b1d-5f3a-8c5e-7a9c1e3a5c7e"}};
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7", "--", "sleep", "0.7"}, o);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(validate_document(doc) == "");
+  const json& gpus = doc["account"]["gpus"];
+  REQUIRE(gpus.size() == 2);
+  CHECK(gpus[0]["uuid"] == "GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
+  CHECK(gpus[0]["held_because"] == "visible");
+  CHECK(gpus[0]["model"] == "NVIDIA H100 80GB HBM3");
+  CHECK(gpus[0]["count"] == 1.0);  // given to the job, whoever else ran on it
+  CHECK(gpus[0]["available_s"].get<double>() >= 0.6);
+  // Other processes (4101, 4102) use it and the job's sleep does not: the
+  // usage is theirs, per process.
+  CHECK(gpus[0]["attribution"] == "process");
+  CHECK(gpus[0]["active_s"] == 0.0);
+  CHECK(gpus[0]["energy_j"] == 0.0);
+  CHECK(gpus[0]["energy_estimated"] == true);  // apportioned
+  CHECK(gpus[1]["kind"] == "mig");
+  CHECK(gpus[1]["parent_uuid"] == "GPU-4a6c8e0a-2c4e-4a6c-8e0a-2c4e6a8c0e2a");
+  CHECK(gpus[1]["count"].get<double>() == doctest::Approx(3.0 / 7).epsilon(0.01));
+  CHECK(gpus[1]["energy_j"].is_null());
+  CHECK(gpus[1]["unavailable"].contains("energy_j"));
+
+  o.env["CUDA_VISIBLE_DEVICES"] = "1";
+  auto by_index = run_tool("gpuaccount", {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7", "--",
+                                          "sleep", "0.3"},
+                           o);
+  REQUIRE(by_index.exit_code == 0);
+  json message = json::parse(by_index.out);
+  CHECK(validate_against(message, "../../../tests/fixtures/account/apel-accelerator-message.schema.json") == "");
+  REQUIRE(message["UsageRecords"].size() == 1);
+  CHECK(message["UsageRecords"][0]["Model"] == "NVIDIA H100 80GB HBM3");
+  CHECK(message["UsageRecords"][0]["Count"] == 1.0);
+}

@@ -84,6 +84,13 @@ HeldDevice gpu(const std::string& uuid) {
   return d;
 }
 
+// A device found through the job's processes, not given to it.
+HeldDevice seen_gpu(const std::string& uuid) {
+  HeldDevice d = gpu(uuid);
+  d.assigned = false;
+  return d;
+}
+
 // Runs every step of the script through poll_device and GpuUsage, one second apart.
 GpuUsage run_script(ScriptedTelemetry& t, const std::string& uuid, HeldDevice device, const std::set<int>& job,
                     bool node = false) {
@@ -286,7 +293,7 @@ TEST_CASE("account: shared GPU with per-process utilisation is attributed by pro
     st.processes = {proc(10, 30.0, 1ULL << 30), proc(99, 50.0, 3ULL << 30)};
     t.script["GPU-a"].push_back(st);
   }
-  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
   CHECK(u.attribution() == Attribution::process);
   CHECK(*u.active_s() == doctest::Approx(0.6));   // 30 % x 2 s
   CHECK(u.count() == doctest::Approx(0.25));      // memory share
@@ -296,6 +303,13 @@ TEST_CASE("account: shared GPU with per-process utilisation is attributed by pro
   CHECK(j["count_basis"] == "share");
   CHECK(j["memory_max_bytes"].get<std::uint64_t>() == 1ULL << 30);
   CHECK(j["other_processes_seen"] == 1);
+
+  // The same device given to the job (a visible device): held whole, used in part.
+  GpuUsage given = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  CHECK(given.count() == doctest::Approx(1));
+  CHECK(*given.active_s() == doctest::Approx(0.6));
+  CHECK(*given.energy_j() == doctest::Approx(150));
+  CHECK(given.to_json()["count_basis"] == "gpu");
 }
 
 TEST_CASE("account: shared GPU without per-process utilisation falls back to the device share") {
@@ -306,7 +320,7 @@ TEST_CASE("account: shared GPU without per-process utilisation falls back to the
     st.processes = {proc(10, std::nullopt, 2ULL << 30), proc(99, std::nullopt, 2ULL << 30)};
     t.script["GPU-a"].push_back(st);
   }
-  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
   CHECK(u.attribution() == Attribution::device_share);
   CHECK(*u.active_s() == doctest::Approx(0.8));  // 80 % x 0.5 x 2 s
   CHECK(u.count() == doctest::Approx(0.5));
@@ -321,9 +335,9 @@ TEST_CASE("account: processes appearing and leaving change the method over time"
     if (i == 2 || i == 3) st.processes.push_back(proc(99, 20.0, 1ULL << 30));
     t.script["GPU-a"].push_back(st);
   }
-  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
   json j = u.to_json();
-  CHECK(j["attribution"] == "process");  // the weakest method used
+  CHECK(j["attribution"] == "process");  // a tie between methods goes to the weaker
   CHECK(j["attribution_s"]["exclusive"].get<double>() == doctest::Approx(2));
   CHECK(j["attribution_s"]["process"].get<double>() == doctest::Approx(2));
   CHECK(u.count() == doctest::Approx(0.75));  // (1 + 1 + 0.5 + 0.5) / 4
@@ -371,6 +385,22 @@ TEST_CASE("account: MIG instance: slice count, and fields the driver lacks are n
   GpuUsage b = run_script(busy, "MIG-1", mig, {});
   CHECK(*b.active_s() == doctest::Approx(1.0));  // 7 s at 100 % of 1/7 of a GPU
   CHECK(b.to_json()["utilization_mean_pct"].get<double>() == doctest::Approx(100));
+}
+
+TEST_CASE("account: a poll without per-process samples on a device that gives them means idle processes") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 3; ++i) {
+    Step st;
+    st.util = 90;
+    st.processes = {proc(10, i == 1 ? std::optional<double>(40.0) : std::nullopt, 1ULL << 30),
+                    proc(99, i == 1 ? std::optional<double>(50.0) : std::nullopt, 1ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  json j = u.to_json();
+  CHECK_FALSE(j["attribution_s"].contains("device-share"));
+  CHECK(j["attribution_s"]["process"].get<double>() == doctest::Approx(3));
+  CHECK(*u.active_s() == doctest::Approx(0.4));  // 40 % in the one busy second, 0 after
 }
 
 TEST_CASE("account: node mode occupancy") {
@@ -605,4 +635,21 @@ TEST_CASE("account: time series columns (golden header) and rows") {
   std::string row = series_row(r);
   CHECK(row.substr(0, 26) == "1700000000\t1.500\t1.25\t0.00");
   CHECK(std::count(row.begin(), row.end(), '\t') + 1 == static_cast<long>(series_columns().size()));
+}
+
+TEST_CASE("account: several driver samples of one process since the cursor count once (their mean)") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 2; ++i) {
+    Step st;
+    st.util = 100;
+    // Four samples of the job's process in the interval, and two of another's.
+    st.processes = {proc(10, 40.0, 1ULL << 30), proc(10, 60.0, 1ULL << 30), proc(10, 40.0, 1ULL << 30),
+                    proc(10, 60.0, 1ULL << 30), proc(99, 20.0, 1ULL << 30), proc(99, 20.0, 1ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::process);
+  CHECK(*u.active_s() == doctest::Approx(1.0));  // 50 % x 2 s, not 200 %
+  CHECK(u.count() == doctest::Approx(0.5));      // 1 GiB of 2 GiB, memory not summed per sample
+  CHECK(*u.memory_max_bytes() == 1ULL << 30);
 }
