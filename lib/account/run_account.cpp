@@ -125,6 +125,8 @@ class Session {
   double t0_ = 0;
   pid_t root_ = -1;
   std::set<std::string> warned_;
+  bool written_once_ = false;
+  Status first_write_;  // attach and node mode stop at once when their outputs cannot be written
 };
 
 void Session::note(const std::string& problem) {
@@ -336,7 +338,11 @@ void Session::tick(bool final_sample) {
     }
     series_ += series_row(r);
   }
-  if (t0_ > 0 && !final_sample) (void)write_outputs(false);
+  if (t0_ > 0 && !final_sample) {
+    bool first = !written_once_;
+    Status st = write_outputs(false);
+    if (first) first_write_ = st;
+  }
 }
 
 json Session::section() const { return account_section(meta_, identity_, cpu_, cgroup_, gpus_, scores_); }
@@ -358,7 +364,8 @@ Status Session::write_outputs(bool final_write) {
   json account = section();
   Status first;
   auto failed = [&](const std::string& key, const Error& e) {
-    warn_once(key, e.what());
+    bool returned = (final_write || !written_once_) && mode_ != "wrap";  // tool_main prints it
+    if (!returned) warn_once(key, e.what());
     if (first) first = e;
   };
   auto put = [&](const std::optional<std::string>& path, const std::string& text, const char* what) {
@@ -367,14 +374,17 @@ Status Session::write_outputs(bool final_write) {
     if (!st) failed(std::string("write:") + what, st.error());
   };
   bool to_stdout = !o_.common.output || *o_.common.output == "-";
+  put(o_.series, series_header() + series_, "series");
+  put(o_.prometheus, render_prometheus(account), "prometheus");
   if (!to_stdout || final_write) {
     auto text = render(account);
     if (!text) failed("render", Error{text.error().code, "no " + o_.common.format + " output: " + text.error().message, text.error().context});
-    else if (to_stdout) std::cout << *text << std::flush;
-    else put(o_.common.output, *text, "output");
+    else if (!to_stdout) put(o_.common.output, *text, "output");
+    // Standard output last, and not at all when attach or node mode is about to
+    // fail: a pipe never carries half a result.
+    else if (first || mode_ == "wrap") std::cout << *text << std::flush;
   }
-  put(o_.series, series_header() + series_, "series");
-  put(o_.prometheus, render_prometheus(account), "prometheus");
+  written_once_ = true;
   return first;
 }
 
@@ -420,6 +430,7 @@ Result<int> Session::run() {
   }
   meta_.status = "running";
   tick(false);
+  if (!first_write_ && mode_ != "wrap") return first_write_.error();
 
   std::string end_status = "complete";
   double next = t0_ + o_.interval_s;

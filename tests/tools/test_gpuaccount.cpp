@@ -453,3 +453,13 @@ TEST_CASE("gpuaccount: a wrapped job's GPUs come from CUDA_VISIBLE_DEVICES, MIG 
   CHECK(message["UsageRecords"][0]["Model"] == "NVIDIA H100 80GB HBM3");
   CHECK(message["UsageRecords"][0]["Count"] == 1.0);
 }
+
+TEST_CASE("gpuaccount: an output that cannot be written fails attach mode with one line and no stdout") {
+  pid_t target = start_sleeper(0.3);
+  auto r = run_tool("gpuaccount", {"--interval", "0.1", "--pid", std::to_string(target), "--series", "/no/such/dir/s.tsv"});
+  ::waitpid(target, nullptr, 0);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find("/no/such/dir/s.tsv: cannot create a temporary file") != std::string::npos);
+}
