@@ -32,16 +32,21 @@ void set_mig_slice(HeldDevice& d, std::optional<double> instance_memory, std::op
   }
 }
 
-DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s) {
+DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s,
+                       bool processes_only) {
   DevicePoll poll;
   poll.time_s = now_s;
   auto procs = source.processes(uuid, cursor);
   if (procs) poll.processes = std::move(*procs);
   else poll.process_error = procs.error().what();
+  if (!processes_only) add_sample(source, uuid, poll);
+  return poll;
+}
+
+void add_sample(TelemetrySource& source, const std::string& uuid, DevicePoll& poll) {
   auto s = source.sample(uuid);
   if (s) poll.sample = std::move(*s);
   else poll.sample_error = s.error().what();
-  return poll;
 }
 
 GpuUsage::GpuUsage(HeldDevice device, bool node_mode) : device_(std::move(device)), node_mode_(node_mode) {}

@@ -59,8 +59,11 @@ struct DevicePoll {
 };
 
 // Reads one device: its processes (advancing `cursor`, the driver's
-// lastSeenTimeStamp) and its sample, errors kept as text.
-DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s);
+// lastSeenTimeStamp) and, unless `processes_only`, its sample; errors kept as text.
+DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s,
+                       bool processes_only = false);
+// Completes a processes-only poll with the device's sample.
+void add_sample(TelemetrySource& source, const std::string& uuid, DevicePoll& poll);
 
 class GpuUsage {
  public:

@@ -237,8 +237,10 @@ void Session::poll_gpus(double now, const std::set<int>& job) {
   bool look_for_job = mode_ != "node" && !job.empty();
   std::vector<std::pair<std::string, DevicePoll>> polls;
   for (const auto& uuid : telemetry_devices_) {
-    if (!gpu_index_.count(uuid) && !look_for_job) continue;
-    polls.emplace_back(uuid, poll_device(*telemetry_, uuid, cursors_[uuid], now));
+    bool held = gpu_index_.count(uuid) > 0;
+    if (!held && !look_for_job) continue;
+    // A device not (yet) the job's is read in full only once the job is seen on it.
+    polls.emplace_back(uuid, poll_device(*telemetry_, uuid, cursors_[uuid], now, !held));
   }
   // NVML lists a MIG instance's processes on its GPU too: a job process seen in
   // an instance belongs to the instance, not again to its GPU (known from the
@@ -269,6 +271,7 @@ void Session::poll_gpus(double now, const std::set<int>& job) {
       note("device " + uuid + " was not among the visible devices; it is accounted from when the job's processes were first seen on it");
       held = gpu_index_.emplace(uuid, gpus_.size()).first;
       gpus_.emplace_back(d, false);
+      add_sample(*telemetry_, uuid, poll);
     }
     gpus_[held->second].add(poll, job);
   }
