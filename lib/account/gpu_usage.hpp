@@ -1,0 +1,130 @@
+// What a job used of one GPU or MIG instance, accumulated poll by poll from the
+// vendor-neutral telemetry (lib/vendors/telemetry.hpp). Pure arithmetic: the
+// tests feed it scripted polls.
+//
+// Units, the same for every attribution method:
+//   available_s  wall seconds the job held the device
+//   count        the fraction of a physical GPU held: 1, a MIG slice (1g of 7 =
+//                0.143); for a device found only through the job's processes
+//                and shared with others, the job's mean share of it
+//   active_s     busy seconds in units of one physical GPU (100 % for 1 s = 1)
+// so that utilisation of what was held = active_s / (available_s x count).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/document.hpp"
+#include "vendors/telemetry.hpp"
+
+namespace gpukit {
+
+// How the device's usage was given to the job.
+//   exclusive     no other process was seen on it: all of it is the job's
+//   process       shared, per-process utilisation from the driver: the job's processes' share
+//   device-share  shared, no per-process utilisation: device figures x the job's memory share
+//   node          node mode: the whole device, whoever used it
+enum class Attribution { exclusive, process, device_share, node };
+const char* to_string(Attribution attribution);
+
+// A device the job holds, resolved from the visible devices or found through
+// the job's processes.
+struct HeldDevice {
+  std::string uuid;         // GPU-… or MIG-…
+  std::string parent_uuid;  // the GPU of a MIG instance
+  bool mig = false;
+  std::string model;        // the GPU's name ("NVIDIA A100-SXM4-80GB"); "unknown" when not probed
+  std::string profile;      // MIG profile ("1g.10gb")
+  double slice = 1;         // fraction of the physical GPU: 1, or the MIG slice
+  std::string slice_basis;  // "gpu", "mig_profile", "mig_memory", "unknown"
+  bool assigned = true;     // from the visible devices; false: found through the job's processes
+  std::string selected_by;  // the token of CUDA_VISIBLE_DEVICES etc. that selected it
+};
+
+// The fraction of a GPU a MIG profile holds: "3g.40gb" -> 3/7 (A100, H100, H200
+// and B200 have 7 compute slices). Falls back to the memory fraction when the
+// profile is not of that form, and to 1 with basis "unknown".
+void set_mig_slice(HeldDevice& device, std::optional<double> instance_memory, std::optional<double> gpu_memory);
+
+// One poll of one device.
+struct DevicePoll {
+  double time_s = 0;  // CLOCK_MONOTONIC
+  std::optional<DeviceSample> sample;
+  std::string sample_error;  // when sample is empty: the error (a gap)
+  std::optional<std::vector<ProcessSample>> processes;
+  std::string process_error;
+};
+
+// Reads one device: its processes (advancing `cursor`, the driver's
+// lastSeenTimeStamp) and, unless `processes_only`, its sample; errors kept as text.
+DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s,
+                       bool processes_only = false);
+// Completes a processes-only poll with the device's sample.
+void add_sample(TelemetrySource& source, const std::string& uuid, DevicePoll& poll);
+
+class GpuUsage {
+ public:
+  GpuUsage(HeldDevice device, bool node_mode);
+
+  // Adds a poll. `job` holds the job's pids at that moment.
+  void add(const DevicePoll& poll, const std::set<int>& job);
+
+  const HeldDevice& device() const { return device_; }
+  bool started() const { return last_time_.has_value(); }
+  double available_s() const { return available_s_; }
+  double count() const;
+  std::optional<double> active_s() const;
+  std::optional<double> energy_j() const;
+  std::optional<std::uint64_t> memory_max_bytes() const { return memory_max_; }
+  Attribution attribution() const;  // the method that covered most of the time
+  double gap_s() const { return gap_s_; }
+  int counter_resets() const { return counter_resets_; }
+
+  // The figures of the latest poll, for the time series (prmon's per-sample
+  // GPU columns): percentages of a physical GPU, the job's memory, its power.
+  struct Latest {
+    double sm_pct = 0, memory_util_pct = 0, power_w = 0;
+    std::uint64_t memory_bytes = 0;
+  };
+  const Latest& latest() const { return latest_; }
+
+  // The per-device record of the account section (account.schema.json, gpus[]).
+  json to_json() const;
+
+ private:
+  struct Gap {
+    double start_s, end_s;
+    std::string error;
+  };
+  HeldDevice device_;
+  bool node_mode_;
+  std::optional<double> first_time_, last_time_;
+  std::optional<double> last_energy_j_, last_power_w_;
+  double available_s_ = 0, share_s_ = 0;   // share_s_: integral of the job's share over time
+  double active_s_ = 0, active_known_s_ = 0;
+  double energy_j_ = 0, energy_known_s_ = 0;
+  bool energy_from_counter_ = false, energy_from_power_ = false, energy_estimated_ = false;
+  double occupied_s_ = 0;
+  double util_max_pct_ = 0;
+  bool util_seen_ = false;
+  bool per_process_supported_ = false;
+  std::optional<std::uint64_t> memory_max_;
+  std::optional<double> power_max_w_;
+  std::optional<int> temperature_max_c_, sm_clock_max_mhz_;
+  std::set<std::string> throttle_reasons_;
+  std::optional<std::uint64_t> ecc_corrected_first_, ecc_corrected_last_;
+  std::optional<std::uint64_t> ecc_uncorrected_first_, ecc_uncorrected_last_;
+  std::map<std::string, std::string> unavailable_;
+  std::map<Attribution, double> method_s_;
+  std::set<int> job_pids_seen_, other_pids_seen_;
+  int counter_resets_ = 0;
+  double gap_s_ = 0;
+  std::vector<Gap> gaps_;
+  int polls_ = 0;
+  Latest latest_;
+};
+
+}  // namespace gpukit

@@ -1,0 +1,33 @@
+// Which devices a job holds: the visible devices (CUDA_VISIBLE_DEVICES,
+// ROCR_VISIBLE_DEVICES, … as resolved by visible_section() against the gpus
+// section), with the model and MIG slice taken from the inventory.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "account/gpu_usage.hpp"
+#include "core/document.hpp"
+
+namespace gpukit {
+
+struct HeldDevices {
+  // True when a variable narrowed the node's devices: then exactly `devices`
+  // are the job's. False: the job may use any device, and a device becomes the
+  // job's when one of its processes is seen on it.
+  bool restricted = false;
+  std::vector<HeldDevice> devices;
+  std::vector<std::string> problems;
+};
+
+// `gpus` is the gpus section (an array, possibly empty), `visible` a visible
+// section ({"restricted": bool, "devices": [...], "problems": [...]}).
+HeldDevices resolve_held_devices(const json& gpus, const json& visible);
+
+// The description of `uuid` (a GPU or a MIG instance) from the gpus section,
+// for a device found through the job's processes; model "unknown" when the
+// inventory does not list it.
+HeldDevice describe_device(const json& gpus, const std::string& uuid);
+
+}  // namespace gpukit

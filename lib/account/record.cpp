@@ -1,0 +1,263 @@
+#include "account/record.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gpukit {
+
+namespace {
+
+// Divides by a power of ten so that the JSON shows the short decimal.
+double round_to(double v, double step) {
+  double per = std::round(1.0 / step);
+  return std::round(v * per) / per;
+}
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+void CpuUsage::add(const TreeReading& t) {
+  ++readings_;
+  last_ = t;
+  utime_s_ = std::max(utime_s_, t.utime_s);
+  stime_s_ = std::max(stime_s_, t.stime_s);
+  max_vmem_kb_ = std::max(max_vmem_kb_, t.vmem_kb);
+  max_rss_kb_ = std::max(max_rss_kb_, t.rss_kb);
+  max_pss_kb_ = std::max(max_pss_kb_, t.pss_kb);
+  max_swap_kb_ = std::max(max_swap_kb_, t.swap_kb);
+  rchar_ = std::max(rchar_, t.rchar);
+  wchar_ = std::max(wchar_, t.wchar);
+  read_bytes_ = std::max(read_bytes_, t.read_bytes);
+  write_bytes_ = std::max(write_bytes_, t.write_bytes);
+  max_processes_ = std::max(max_processes_, t.processes);
+  max_threads_ = std::max(max_threads_, t.threads);
+  if (t.processes > 0) {
+    pss_complete_ = pss_complete_ && t.pss_complete;
+    io_complete_ = io_complete_ && t.io_complete;
+  }
+}
+
+void CpuUsage::add_rusage(double user_s, double system_s, std::uint64_t max_rss_kb) {
+  utime_s_ = std::max(utime_s_, user_s);
+  stime_s_ = std::max(stime_s_, system_s);
+  max_single_rss_kb_ = std::max(max_single_rss_kb_, max_rss_kb);
+}
+
+json CpuUsage::to_json() const {
+  auto kb = [](std::uint64_t v) { return v * 1024; };
+  return {{"utime_s", round_to(utime_s_, 0.01)},
+          {"stime_s", round_to(stime_s_, 0.01)},
+          {"cpu_s", round_to(utime_s_ + stime_s_, 0.01)},
+          {"max_vmem_bytes", kb(max_vmem_kb_)},
+          {"max_rss_bytes", kb(std::max(max_rss_kb_, max_single_rss_kb_))},
+          {"max_pss_bytes", pss_complete_ ? json(kb(max_pss_kb_)) : json(nullptr)},
+          {"max_swap_bytes", kb(max_swap_kb_)},
+          {"max_processes", max_processes_},
+          {"max_threads", max_threads_},
+          {"rchar_bytes", io_complete_ ? json(rchar_) : json(nullptr)},
+          {"wchar_bytes", io_complete_ ? json(wchar_) : json(nullptr)},
+          {"read_bytes", io_complete_ ? json(read_bytes_) : json(nullptr)},
+          {"write_bytes", io_complete_ ? json(write_bytes_) : json(nullptr)},
+          {"readings", readings_}};
+}
+
+void CgroupUsage::add(const CgroupReading& reading, bool exclusive) {
+  if (!first_) first_ = reading;
+  last_ = reading;
+  exclusive_ = exclusive_ && exclusive;
+  if (reading.memory_current_bytes)
+    memory_max_bytes_ = std::max(memory_max_bytes_.value_or(0), *reading.memory_current_bytes);
+  if (reading.memory_peak_bytes) memory_max_bytes_ = std::max(memory_max_bytes_.value_or(0), *reading.memory_peak_bytes);
+}
+
+json CgroupUsage::to_json() const {
+  if (!last_) return nullptr;
+  auto delta = [&](const std::optional<double>& a, const std::optional<double>& b) -> json {
+    if (!a || !b) return nullptr;
+    return round_to(*b - *a, 0.001);
+  };
+  return {{"path", last_->path},
+          {"exclusive", exclusive_},
+          {"cpu_usage_s", delta(first_->cpu_usage_s, last_->cpu_usage_s)},
+          {"cpu_user_s", delta(first_->cpu_user_s, last_->cpu_user_s)},
+          {"cpu_system_s", delta(first_->cpu_system_s, last_->cpu_system_s)},
+          {"memory_max_bytes", opt(memory_max_bytes_)},
+          {"memory_peak_bytes", opt(last_->memory_peak_bytes)},
+          {"swap_current_bytes", opt(last_->swap_current_bytes)},
+          {"pids_current", opt(last_->pids_current)}};
+}
+
+std::optional<double> BenchmarkScores::gpu_score_for(const std::string& model) const {
+  if (auto it = gpu_by_model.find(model); it != gpu_by_model.end()) return it->second;
+  return gpu_score;
+}
+
+Result<BenchmarkScores> parse_benchmark_scores(const json& value, const std::string& origin) {
+  BenchmarkScores s;
+  s.source = origin;
+  if (!value.is_object()) return usage_error("benchmark scores must be a JSON object", origin);
+  auto positive = [&](const json& j, const std::string& path) -> Result<double> {
+    if (!j.is_number() || j.get<double>() <= 0) return usage_error("must be a positive number", origin + ": " + path);
+    return j.get<double>();
+  };
+  if (value.contains("gpu")) {
+    const json& g = value["gpu"];
+    if (!g.is_object()) return usage_error("must be an object", origin + ": gpu");
+    if (!g.contains("type") || !g["type"].is_string()) return usage_error("must be a string (the benchmark's name)", origin + ": gpu.type");
+    s.gpu_type = g["type"].get<std::string>();
+    if (g.contains("score")) {
+      auto v = positive(g["score"], "gpu.score");
+      if (!v) return v.error();
+      s.gpu_score = *v;
+    }
+    if (g.contains("models")) {
+      if (!g["models"].is_object()) return usage_error("must be an object of model: score", origin + ": gpu.models");
+      for (const auto& [model, score] : g["models"].items()) {
+        auto v = positive(score, "gpu.models." + model);
+        if (!v) return v.error();
+        s.gpu_by_model[model] = *v;
+      }
+    }
+    if (!s.gpu_score && s.gpu_by_model.empty()) return usage_error("needs score or models", origin + ": gpu");
+  }
+  if (value.contains("cpu")) {
+    const json& c = value["cpu"];
+    if (!c.is_object()) return usage_error("must be an object", origin + ": cpu");
+    if (!c.contains("type") || !c["type"].is_string()) return usage_error("must be a string (the benchmark's name)", origin + ": cpu.type");
+    s.cpu_type = c["type"].get<std::string>();
+    if (!c.contains("score_per_core")) return usage_error("is missing", origin + ": cpu.score_per_core");
+    auto v = positive(c["score_per_core"], "cpu.score_per_core");
+    if (!v) return v.error();
+    s.cpu_score_per_core = *v;
+  }
+  if (!s.gpu_type && !s.cpu_type) return usage_error("has neither a gpu nor a cpu score", origin);
+  return s;
+}
+
+json account_section(const AccountMeta& m, const JobIdentity& identity, const CpuUsage& cpu,
+                     const std::optional<CgroupUsage>& cgroup, const std::vector<GpuUsage>& gpus,
+                     const std::optional<BenchmarkScores>& scores) {
+  json a;
+  a["generator"] = generator_stamp("gpuaccount");
+  a["mode"] = m.mode;
+  a["status"] = m.status;
+  if (m.mode == "wrap") a["command"] = m.command;
+  if (m.pid) a["pid"] = *m.pid;
+  a["start_time"] = m.start_time;
+  a["end_time"] = m.end_time.empty() ? json(nullptr) : json(m.end_time);
+  a["interval_s"] = m.interval_s;
+  a["samples"] = m.samples;
+  a["wall_s"] = round_to(m.wall_s, 0.001);
+  a["short_job"] = m.wall_s < m.interval_s;
+  if (m.mode == "wrap") {
+    a["exit"] = {{"status", opt(m.exit_status)}, {"exit_code", opt(m.exit_code)}, {"signal", opt(m.exit_signal)}};
+    a["signals_forwarded"] = m.signals_forwarded;
+    a["descendants_left"] = m.descendants_left;
+  }
+  a["identity"] = identity_to_json(identity);
+
+  json c = cpu.to_json();
+  c["cores"] = opt(identity.cores);
+  c["efficiency"] = identity.cores && m.wall_s > 0
+                        ? json(round_to((cpu.utime_s() + cpu.stime_s()) / (m.wall_s * *identity.cores), 0.0001))
+                        : json(nullptr);
+  a["cpu"] = c;
+  a["cgroup"] = cgroup ? cgroup->to_json() : json(nullptr);
+  a["telemetry"] = m.telemetry.empty() ? json(nullptr) : json(m.telemetry);
+
+  json devices = json::array();
+  double count = 0, held_s = 0, active = 0, energy = 0, occupied = 0;
+  bool any_active = false, any_energy = false, energy_complete = true, active_complete = true;
+  std::optional<double> util_max;
+  std::optional<std::uint64_t> memory;
+  for (const auto& g : gpus) {
+    json d = g.to_json();
+    // On a node, a MIG instance is part of its GPU, which is counted already.
+    if (m.mode == "node" && g.device().mig) {
+      devices.push_back(std::move(d));
+      continue;
+    }
+    count += g.count();
+    held_s += g.available_s() * g.count();
+    if (auto v = g.active_s()) {
+      active += *v;
+      any_active = true;
+    } else {
+      active_complete = false;
+    }
+    if (auto e = g.energy_j()) {
+      energy += *e;
+      any_energy = true;
+    } else {
+      energy_complete = false;
+    }
+    if (d["utilization_max_pct"].is_number()) util_max = std::max(util_max.value_or(0.0), d["utilization_max_pct"].get<double>());
+    if (auto mem = g.memory_max_bytes()) memory = memory.value_or(0) + *mem;
+    if (d.contains("occupancy") && d["occupancy"].is_number()) occupied += d["occupancy"].get<double>() * g.available_s();
+    devices.push_back(std::move(d));
+  }
+  a["gpus"] = devices;
+  json total = {{"gpu_count", round_to(count, 0.001)},
+                {"available_s", round_to(held_s, 0.001)},
+                {"active_s", any_active ? json(round_to(active, 0.001)) : json(nullptr)},
+                {"active_complete", active_complete},
+                {"utilization_mean_pct", any_active && held_s > 0 ? json(round_to(active / held_s * 100, 0.01)) : json(nullptr)},
+                {"utilization_max_pct", opt(util_max)},
+                {"memory_max_bytes", opt(memory)},
+                {"energy_j", any_energy ? json(round_to(energy, 0.001)) : json(nullptr)},
+                {"energy_complete", energy_complete},
+                {"power_mean_w", any_energy && m.wall_s > 0 ? json(round_to(energy / m.wall_s, 0.001)) : json(nullptr)}};
+  if (m.mode == "node") {
+    double window = 0;
+    for (const auto& g : gpus)
+      if (!g.device().mig) window += g.available_s();
+    total["occupancy"] = window > 0 ? json(round_to(occupied / window, 0.0001)) : json(nullptr);
+  }
+  a["total"] = total;
+
+  if (scores) {
+    json n;
+    n["source"] = scores->source;
+    if (scores->gpu_type) {
+      json per = json::array();
+      double sum = 0;
+      bool complete = true;
+      for (const auto& g : gpus) {
+        auto score = scores->gpu_score_for(g.device().model);
+        json row = {{"uuid", g.device().uuid}, {"model", g.device().model}, {"score", opt(score)}};
+        if (score) {
+          double h = g.available_s() / 3600.0 * g.count() * *score;
+          row["score_hours"] = round_to(h, 0.0001);
+          sum += h;
+        } else {
+          row["score_hours"] = nullptr;
+          complete = false;
+        }
+        per.push_back(row);
+      }
+      n["gpu"] = {{"benchmark_type", *scores->gpu_type}, {"devices", per}, {"score_hours", round_to(sum, 0.0001)}, {"complete", complete}};
+    } else {
+      n["gpu"] = nullptr;
+    }
+    if (scores->cpu_type && identity.cores) {
+      double h = m.wall_s / 3600.0 * *identity.cores * *scores->cpu_score_per_core;
+      n["cpu"] = {{"benchmark_type", *scores->cpu_type},
+                  {"score_per_core", *scores->cpu_score_per_core},
+                  {"cores", *identity.cores},
+                  {"score_hours", round_to(h, 0.0001)}};
+    } else {
+      n["cpu"] = nullptr;
+    }
+    a["normalised"] = n;
+  } else {
+    a["normalised"] = nullptr;
+  }
+  a["problems"] = m.problems;
+  return a;
+}
+
+}  // namespace gpukit

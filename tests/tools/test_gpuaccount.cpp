@@ -1,0 +1,465 @@
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "test_support.hpp"
+
+using nlohmann::json;
+using namespace gpukit::test;
+
+namespace {
+
+std::string payload() { return std::string(GPUKIT_TEST_FAKES) + "/../helpers/gpukit_test_payload"; }
+std::string nvml() { return fake("nvidia/libnvidia-ml.so.1"); }
+
+bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+bool wait_for(const std::function<bool()>& condition, double seconds = 20) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// gpuaccount started in the background, as a batch system's starter would, so
+// that a test can signal it while it runs.
+struct Background {
+  pid_t pid = -1;
+  std::string out, err;
+  Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+    std::string dir = temp_dir();
+    out = dir + "/stdout";
+    err = dir + "/stderr";
+    pid = ::fork();
+    if (pid == 0) {
+      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int n = ::open("/dev/null", O_RDONLY);
+      ::dup2(n, 0);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::string tool = std::string(GPUKIT_TEST_BINDIR) + "/gpuaccount";
+      std::vector<std::string> a = {tool};
+      a.insert(a.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& s : a) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      ::execv(tool.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  // The exit status (128 + signal when killed), or -1 after the timeout.
+  int wait(double seconds = 30) {
+    int st = 0;
+    bool done = wait_for([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, seconds);
+    if (!done) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+      return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+};
+
+json record(const std::string& path) { return json::parse(read_file(path)); }
+
+std::string machine_with_pid(const std::string& dir, int pid) {
+  std::string text = read_file(fixture("account/machine_job.json"));
+  text = std::regex_replace(text, std::regex("@JOB_PID@"), std::to_string(pid));
+  std::string path = dir + "/machine.json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A process for attach mode: sleeps `seconds`, reaped by a thread of the test.
+pid_t start_sleeper(double seconds) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::usleep(static_cast<useconds_t>(seconds * 1e6));
+    ::_exit(0);
+  }
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("gpuaccount: exits with the payload's status") {
+  CHECK(run_tool("gpuaccount", {"-q", "--", payload(), "exit", "0"}).exit_code == 0);
+  CHECK(run_tool("gpuaccount", {"-q", "--", payload(), "exit", "3"}).exit_code == 3);
+  CHECK(run_tool("gpuaccount", {"-q", "--", payload(), "kill", "9"}).exit_code == 128 + 9);
+  auto segv = run_tool("gpuaccount", {"-q", "-o", temp_dir() + "/r.json", "--", payload(), "kill", "11"});
+  CHECK(segv.exit_code == 128 + 11);
+
+  auto missing = run_tool("gpuaccount", {"-q", "--", "/no/such/program"});
+  CHECK(missing.exit_code == 127);
+  CHECK(missing.err.find("gpuaccount: /no/such/program: No such file or directory") != std::string::npos);
+  json doc = json::parse(missing.out);
+  CHECK(doc["account"]["exit"]["status"] == 127);
+
+  std::string dir = temp_dir();
+  std::string script = dir + "/not-executable";
+  std::ofstream(script) << "#!/bin/sh\nexit 0\n";
+  ::chmod(script.c_str(), 0644);
+  CHECK(run_tool("gpuaccount", {"-q", "--", script}).exit_code == 126);
+}
+
+TEST_CASE("gpuaccount: the record of a job with children and grandchildren") {
+  std::string dir = temp_dir();
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.1", "-o", dir + "/r.json", "--series", dir + "/s.tsv", "--",
+                                   payload(), "spin", "0.4", "2"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.empty());  // the record went to the file
+  json doc = record(dir + "/r.json");
+  CHECK(validate_document(doc) == "");
+  const json& a = doc["account"];
+  CHECK(a["mode"] == "wrap");
+  CHECK(a["status"] == "complete");
+  CHECK(a["exit"]["exit_code"] == 0);
+  CHECK(a["cpu"]["max_processes"].get<int>() == 3);  // payload, child, grandchild
+  CHECK(a["cpu"]["cpu_s"].get<double>() >= 1.1);    // 3 x 0.4 s, with some slack for clock ticks
+  CHECK(a["samples"].get<int>() >= 3);
+  CHECK(a["gpus"].empty());
+  // The series: prmon's columns, one row per sample, monotonic CPU time.
+  std::string tsv = read_file(dir + "/s.tsv");
+  CHECK(tsv.substr(0, tsv.find('\n') + 1) == read_file(fixture("golden/account/series-header.tsv")));
+  int rows = 0;
+  double last_utime = 0;
+  std::istringstream lines(tsv.substr(tsv.find('\n') + 1));
+  for (std::string line; std::getline(lines, line); ++rows) {
+    std::vector<std::string> cells;
+    std::istringstream cs(line);
+    for (std::string c; std::getline(cs, c, '\t');) cells.push_back(c);
+    REQUIRE(cells.size() == 21);
+    CHECK(std::stod(cells[2]) >= last_utime);
+    last_utime = std::stod(cells[2]);
+  }
+  CHECK(rows == a["samples"].get<int>());
+}
+
+TEST_CASE("gpuaccount: every forwarded signal reaches the payload, its children and grandchildren") {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    CAPTURE(sig);
+    std::string dir = temp_dir();
+    std::string ready = dir + "/ready", log = dir + "/log";
+    Background g({"-q", "--interval", "0.2", "-o", dir + "/r.json", "--", payload(), "signals", ready, log, "2"});
+    REQUIRE(wait_for([&] { return exists(ready); }));
+    ::kill(g.pid, sig);
+    CHECK(g.wait() == 64 + sig);
+    std::string got = read_file(log);
+    std::string name = record(dir + "/r.json")["account"]["signals_forwarded"][0];
+    CHECK(got.find("payload " + name) != std::string::npos);
+    CHECK(got.find("child " + name) != std::string::npos);
+    CHECK(got.find("grandchild " + name) != std::string::npos);
+    json a = record(dir + "/r.json")["account"];
+    CHECK(a["exit"]["status"] == 64 + sig);
+    CHECK(a["signals_forwarded"].size() == 1);
+  }
+}
+
+TEST_CASE("gpuaccount: a payload killed by a forwarded signal gives 128 + signal") {
+  std::string dir = temp_dir();
+  Background g({"-q", "--interval", "0.2", "-o", dir + "/r.json", "--", "sleep", "30"});
+  REQUIRE(wait_for([&] { return exists(dir + "/r.json"); }));
+  ::kill(g.pid, SIGTERM);
+  CHECK(g.wait() == 128 + SIGTERM);
+  json a = record(dir + "/r.json")["account"];
+  CHECK(a["exit"]["signal"] == "SIGTERM");
+  CHECK(a["exit"]["exit_code"].is_null());
+}
+
+TEST_CASE("gpuaccount: a payload that ignores SIGTERM keeps running and is accounted to its end") {
+  std::string dir = temp_dir();
+  Background g({"-q", "--interval", "0.2", "-o", dir + "/r.json", "--", payload(), "ignore-term", dir + "/ready", "1.0"});
+  REQUIRE(wait_for([&] { return exists(dir + "/ready"); }));
+  ::kill(g.pid, SIGTERM);
+  CHECK(g.wait() == 0);
+  json a = record(dir + "/r.json")["account"];
+  CHECK(a["signals_forwarded"] == json::array({"SIGTERM"}));
+  CHECK(a["wall_s"].get<double>() >= 0.9);
+}
+
+TEST_CASE("gpuaccount: a payload that forks and exits ends the job; the orphan is reported, not waited for") {
+  std::string dir = temp_dir();
+  // In the background: the orphan keeps run_tool's pipes open.
+  Background g({"-q", "-o", dir + "/r.json", "--", payload(), "fork-exit", dir + "/pid"});
+  CHECK(g.wait(10) == 0);
+  int orphan = std::stoi(read_file(dir + "/pid"));
+  json a = record(dir + "/r.json")["account"];
+  CHECK(a["descendants_left"] == json::array({orphan}));
+  ::kill(orphan, SIGKILL);
+}
+
+TEST_CASE("gpuaccount: SIGKILL leaves the last complete record and series on disk; the payload survives") {
+  std::string dir = temp_dir();
+  Background g({"-q", "--interval", "0.1", "-o", dir + "/r.json", "--series", dir + "/s.tsv", "--prometheus", dir + "/m.prom",
+                "--", "sleep", "30"});
+  REQUIRE(wait_for([&] {
+    if (!exists(dir + "/r.json")) return false;
+    return record(dir + "/r.json")["account"]["samples"].get<int>() >= 3;
+  }));
+  ::kill(g.pid, SIGKILL);
+  CHECK(g.wait() == 128 + SIGKILL);
+  json doc = record(dir + "/r.json");  // parses: never half-written
+  CHECK(validate_document(doc) == "");
+  CHECK(doc["account"]["status"] == "running");
+  int payload_pid = doc["account"]["pid"];
+  CHECK(::kill(payload_pid, 0) == 0);  // gpuaccount's death did not take the payload with it
+  ::kill(payload_pid, SIGKILL);
+  std::string tsv = read_file(dir + "/s.tsv");
+  CHECK(tsv.back() == '\n');
+  CHECK(std::count(tsv.begin(), tsv.end(), '\n') >= 3);
+  CHECK(read_file(dir + "/m.prom").find("gpukit_job_wall_seconds_total") != std::string::npos);
+}
+
+TEST_CASE("gpuaccount: a job shorter than the interval is accounted and flagged") {
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "5", "--", payload(), "exit", "0"});
+  REQUIRE(r.exit_code == 0);
+  json a = json::parse(r.out)["account"];
+  CHECK(a["short_job"] == true);
+  CHECK(a["samples"].get<int>() >= 1);
+  CHECK(a["wall_s"].get<double>() < 5);
+  bool flagged = false;
+  for (const auto& p : a["problems"]) flagged = flagged || p.get<std::string>().find("shorter than the interval") != std::string::npos;
+  CHECK(flagged);
+}
+
+TEST_CASE("gpuaccount: its own problems never stop the payload nor change its status") {
+  auto bad_flag = run_tool("gpuaccount", {"--no-such-flag", "--", payload(), "exit", "5"});
+  CHECK(bad_flag.exit_code == 5);
+  CHECK(bad_flag.err.find("--no-such-flag") != std::string::npos);
+  CHECK(run_tool("gpuaccount", {"--interval", "0", "--", payload(), "exit", "4"}).exit_code == 4);
+
+  std::string dir = temp_dir();
+  std::ofstream(dir + "/scores.json") << "{\"gpu\": {\"type\": \"x\"}}";
+  auto bad_scores = run_tool("gpuaccount", {"--benchmark", dir + "/scores.json", "--", payload(), "exit", "6"});
+  CHECK(bad_scores.exit_code == 6);
+  CHECK(bad_scores.err.find("scores.json: gpu: needs score or models; running the command without accounting") != std::string::npos);
+
+  auto no_apel = run_tool("gpuaccount", {"-f", "apel", "--", payload(), "exit", "7"});
+  CHECK(no_apel.exit_code == 7);
+  CHECK(no_apel.out.empty());
+  CHECK(no_apel.err.find("no apel output: the site is unknown") != std::string::npos);
+
+  auto unwritable = run_tool("gpuaccount", {"-q", "--series", "/no/such/dir/s.tsv", "--", payload(), "exit", "8"});
+  CHECK(unwritable.exit_code == 8);
+}
+
+TEST_CASE("gpuaccount: usage errors outside wrap mode") {
+  auto no_pid = run_tool("gpuaccount", {"--pid", "999999999"});
+  CHECK(no_pid.exit_code == 2);
+  CHECK(no_pid.out.empty());
+  CHECK(no_pid.err == "gpuaccount: --pid 999999999: no such process\n");
+
+  auto nothing = run_tool("gpuaccount", {});
+  CHECK(nothing.exit_code == 2);
+  CHECK(nothing.err == "gpuaccount: give exactly one of: -- COMMAND, --pid PID, --node\n");
+
+  auto duration = run_tool("gpuaccount", {"--pid", std::to_string(::getpid()), "--duration", "1"});
+  CHECK(duration.exit_code == 2);
+  CHECK(duration.err == "gpuaccount: --duration: is only for --node\n");
+
+  auto apel_node = run_tool("gpuaccount", {"--node", "-f", "apel"});
+  CHECK(apel_node.exit_code == 2);
+  CHECK(apel_node.err == "gpuaccount: --format apel: APEL records are per job; not with --node\n");
+
+  std::string dir = temp_dir();
+  std::ofstream(dir + "/scores.json") << "not json";
+  auto bad_scores = run_tool("gpuaccount", {"--node", "--duration", "0.1", "--benchmark", dir + "/scores.json"});
+  CHECK(bad_scores.exit_code == 2);
+  CHECK(bad_scores.err == "gpuaccount: " + dir + "/scores.json: not valid JSON\n");
+  CHECK(bad_scores.out.empty());
+}
+
+TEST_CASE("gpuaccount: attach mode accounts a running process until it ends") {
+  pid_t target = start_sleeper(0.8);
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.1", "--pid", std::to_string(target)});
+  ::waitpid(target, nullptr, 0);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(validate_document(doc) == "");
+  CHECK(doc["account"]["mode"] == "attach");
+  CHECK(doc["account"]["pid"] == target);
+  CHECK(doc["account"]["wall_s"].get<double>() > 0.3);
+  CHECK(doc["account"]["cpu"]["max_processes"] == 1);
+}
+
+TEST_CASE("gpuaccount: node mode ends at --duration or on SIGTERM") {
+  auto r = run_tool("gpuaccount", {"-q", "--node", "--duration", "0.3", "--interval", "0.1"});
+  REQUIRE(r.exit_code == 0);
+  json a = json::parse(r.out)["account"];
+  CHECK(a["mode"] == "node");
+  CHECK(a["status"] == "complete");
+  CHECK(a["wall_s"].get<double>() == doctest::Approx(0.3).epsilon(0.5));
+
+  std::string dir = temp_dir();
+  Background g({"-q", "--node", "--interval", "0.1", "-o", dir + "/r.json"});
+  REQUIRE(wait_for([&] { return exists(dir + "/r.json"); }));
+  ::kill(g.pid, SIGTERM);
+  CHECK(g.wait() == 0);
+  CHECK(record(dir + "/r.json")["account"]["status"] == "interrupted");
+}
+
+TEST_CASE("gpuaccount: GPUs through the fake NVML: process attribution, counter reset, a lost GPU, MIG") {
+  std::string dir = temp_dir();
+  pid_t job = start_sleeper(2.0);
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", machine_with_pid(dir, job)}};
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.2", "--pid", std::to_string(job), "--series", dir + "/s.tsv"}, o);
+  ::waitpid(job, nullptr, 0);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(validate_document(doc) == "");
+  const json& a = doc["account"];
+  CHECK(a["telemetry"] == "nvidia");
+  std::map<std::string, json> by_uuid;
+  for (const auto& g : a["gpus"]) by_uuid[g["uuid"]] = g;
+  // The job's processes were seen on each; the A100 lists its MIG instance's
+  // processes too, and is left out when the inventory names it as the parent.
+  REQUIRE(by_uuid.count("GPU-11111111-1111-4111-8111-111111111111"));
+  REQUIRE(by_uuid.count("GPU-22222222-2222-4222-8222-222222222222"));
+  REQUIRE(by_uuid.count("MIG-44444444-4444-5444-8444-444444444444"));
+  if (doc.contains("gpus")) CHECK_FALSE(by_uuid.count("GPU-33333333-3333-4333-8333-333333333333"));
+
+  const json& shared = by_uuid["GPU-11111111-1111-4111-8111-111111111111"];
+  CHECK(shared["attribution"] == "process");
+  CHECK(shared["held_because"] == "process_seen");
+  CHECK(shared["count"].get<double>() == doctest::Approx(0.25));  // 2 GiB of 8 GiB
+  CHECK(shared["utilization_mean_pct"].get<double>() == doctest::Approx(200).epsilon(0.1));  // 50 % of a GPU on a quarter share
+  CHECK(shared["energy_counter_resets"] == 1);
+  CHECK(shared["energy_estimated"] == true);
+  CHECK(shared["energy_j"].get<double>() > 0);
+  CHECK(shared["other_processes_seen"] == 1);
+
+  const json& lost = by_uuid["GPU-22222222-2222-4222-8222-222222222222"];
+  CHECK(lost["attribution"] == "exclusive");
+  CHECK(lost["gap_s"].get<double>() > 0.5);
+  REQUIRE(lost["gaps"].size() == 1);
+  CHECK(lost["gaps"][0]["error"].get<std::string>().find("GPU is lost") != std::string::npos);
+
+  const json& mig = by_uuid["MIG-44444444-4444-5444-8444-444444444444"];
+  CHECK(mig["kind"] == "mig");
+  CHECK(mig["active_s"].is_null());
+  CHECK(mig["energy_j"].is_null());
+  CHECK(mig["unavailable"].contains("energy_j"));
+  CHECK(mig["memory_max_bytes"] == 1073741824);
+
+  std::string tsv = read_file(dir + "/s.tsv");
+  tsv.pop_back();
+  std::istringstream last(tsv.substr(tsv.rfind('\n') + 1));
+  std::vector<std::string> cells;
+  for (std::string c; std::getline(last, c, '\t');) cells.push_back(c);
+  REQUIRE(cells.size() == 21);
+  CHECK(std::stoi(cells[14]) == static_cast<int>(a["gpus"].size()));  // ngpus
+}
+
+TEST_CASE("gpuaccount: APEL message from a job on the fake GPUs validates against the specification") {
+  std::string dir = temp_dir();
+  pid_t job = start_sleeper(1.0);
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", machine_with_pid(dir, job)}};
+  auto r = run_tool("gpuaccount", {"-q", "-f", "apel", "--interval", "0.2", "--pid", std::to_string(job), "--site", "TEST-SITE",
+                                   "--job-id", "ce01#42.0", "--fqan", "/atlas/Role=production", "--cores", "8"},
+                    o);
+  ::waitpid(job, nullptr, 0);
+  REQUIRE(r.exit_code == 0);
+  json message = json::parse(r.out);
+  CHECK(validate_against(message, "../../../tests/fixtures/account/apel-accelerator-message.schema.json") == "");
+  CHECK(message["Type"] == "APEL-accelerator-message");
+  for (const auto& rec : message["UsageRecords"]) {
+    CHECK(rec["SiteName"] == "TEST-SITE");
+    CHECK(rec["AssociatedRecord"] == "ce01#42.0");
+    CHECK(rec["Cores"] == 8);
+    CHECK(rec["AvailableDuration"].get<long>() >= 0);
+  }
+
+  auto no_site = run_tool("gpuaccount", {"-f", "apel", "--node", "--duration", "0.1"});
+  CHECK(no_site.exit_code == 2);
+}
+
+TEST_CASE("gpuaccount: the Prometheus textfile passes promtool") {
+  if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
+    MESSAGE("promtool is not installed (Debian package prometheus): skipped");
+    return;
+  }
+  std::string dir = temp_dir();
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")}};
+  auto node = run_tool("gpuaccount", {"-q", "--node", "--duration", "1", "--interval", "0.2", "--prometheus", dir + "/node.prom"}, o);
+  REQUIRE(node.exit_code == 0);
+  std::string text = read_file(dir + "/node.prom");
+  CHECK(text.find("gpukit_gpu_occupancy_ratio{") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_energy_joules_total{") != std::string::npos);
+  CHECK(std::system(("promtool check metrics < " + dir + "/node.prom").c_str()) == 0);
+
+  auto job = run_tool("gpuaccount", {"-q", "--job-id", "slurm-7", "--prometheus", dir + "/job.prom", "--", payload(), "exit", "0"});
+  REQUIRE(job.exit_code == 0);
+  CHECK(read_file(dir + "/job.prom").find("gpukit_job_wall_seconds_total{job_id=\"slurm-7\"}") != std::string::npos);
+  CHECK(std::system(("promtool check metrics < " + dir + "/job.prom").c_str()) == 0);
+  // The check can fail: a timestamp on a sample is rejected for textfiles.
+  std::ofstream(dir + "/bad.prom") << "# TYPE gpukit_x_total counter\ngpukit_x_total 1\ngpukit_x_total 2\n";
+  CHECK(std::system(("promtool check metrics < " + dir + "/bad.prom > /dev/null 2>&1").c_str()) != 0);
+}
+
+TEST_CASE("gpuaccount: a wrapped job's GPUs come from CUDA_VISIBLE_DEVICES, MIG UUIDs and indices included") {
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()},
+           {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")},
+           {"CUDA_VISIBLE_DEVICES", "GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b,MIG-1f3a5c7e-9b1d-5f3a-8c5e-7a9c1e3a5c7e"}};
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7", "--", "sleep", "0.7"}, o);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(validate_document(doc) == "");
+  const json& gpus = doc["account"]["gpus"];
+  REQUIRE(gpus.size() == 2);
+  CHECK(gpus[0]["uuid"] == "GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
+  CHECK(gpus[0]["held_because"] == "visible");
+  CHECK(gpus[0]["model"] == "NVIDIA H100 80GB HBM3");
+  CHECK(gpus[0]["count"] == 1.0);  // given to the job, whoever else ran on it
+  CHECK(gpus[0]["available_s"].get<double>() >= 0.6);
+  // Other processes (4101, 4102) use it and the job's sleep does not: the
+  // usage is theirs, per process.
+  CHECK(gpus[0]["attribution"] == "process");
+  CHECK(gpus[0]["active_s"] == 0.0);
+  CHECK(gpus[0]["energy_j"] == 0.0);
+  CHECK(gpus[0]["energy_estimated"] == true);  // apportioned
+  CHECK(gpus[1]["kind"] == "mig");
+  CHECK(gpus[1]["parent_uuid"] == "GPU-4a6c8e0a-2c4e-4a6c-8e0a-2c4e6a8c0e2a");
+  CHECK(gpus[1]["count"].get<double>() == doctest::Approx(3.0 / 7).epsilon(0.01));
+  CHECK(gpus[1]["energy_j"].is_null());
+  CHECK(gpus[1]["unavailable"].contains("energy_j"));
+
+  o.env["CUDA_VISIBLE_DEVICES"] = "1";
+  auto by_index = run_tool("gpuaccount", {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7", "--",
+                                          "sleep", "0.3"},
+                           o);
+  REQUIRE(by_index.exit_code == 0);
+  json message = json::parse(by_index.out);
+  CHECK(validate_against(message, "../../../tests/fixtures/account/apel-accelerator-message.schema.json") == "");
+  REQUIRE(message["UsageRecords"].size() == 1);
+  CHECK(message["UsageRecords"][0]["Model"] == "NVIDIA H100 80GB HBM3");
+  CHECK(message["UsageRecords"][0]["Count"] == 1.0);
+}
+
+TEST_CASE("gpuaccount: an output that cannot be written fails attach mode with one line and no stdout") {
+  pid_t target = start_sleeper(0.3);
+  auto r = run_tool("gpuaccount", {"--interval", "0.1", "--pid", std::to_string(target), "--series", "/no/such/dir/s.tsv"});
+  ::waitpid(target, nullptr, 0);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find("/no/such/dir/s.tsv: cannot create a temporary file") != std::string::npos);
+}

@@ -1,0 +1,655 @@
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "account/formats.hpp"
+#include "account/gpu_usage.hpp"
+#include "account/held_devices.hpp"
+#include "account/identity.hpp"
+#include "account/proc_tree.hpp"
+#include "account/record.hpp"
+#include "test_support.hpp"
+
+using namespace gpukit;
+
+namespace {
+
+// A scripted device behind the real TelemetrySource interface: each call to
+// sample() or processes() reads the script at the current time step.
+struct Step {
+  std::optional<double> util, power, energy;
+  std::optional<std::uint64_t> memory;
+  std::vector<ProcessSample> processes;
+  bool lost = false;  // the GPU fell off the bus
+  std::vector<std::pair<std::string, std::string>> unavailable;
+};
+
+class ScriptedTelemetry : public TelemetrySource {
+ public:
+  std::map<std::string, std::vector<Step>> script;
+  std::size_t step = 0;
+  std::string vendor() const override { return "scripted"; }
+  std::vector<std::string> devices() const override {
+    std::vector<std::string> d;
+    for (const auto& [uuid, steps] : script) d.push_back(uuid);
+    return d;
+  }
+  Result<DeviceSample> sample(const std::string& uuid) override {
+    const Step& s = script.at(uuid).at(step);
+    if (s.lost) return environment_error("GPU is lost", "nvmlDeviceGetPowerUsage(" + uuid + ")");
+    DeviceSample d;
+    d.uuid = uuid;
+    d.gpu_utilization_pct = s.util;
+    d.power_w = s.power;
+    d.energy_j = s.energy;
+    d.memory_used_bytes = s.memory;
+    d.unavailable = s.unavailable;
+    return d;
+  }
+  Result<std::vector<ProcessSample>> processes(const std::string& uuid, std::uint64_t& since_us) override {
+    const Step& s = script.at(uuid).at(step);
+    if (s.lost) return environment_error("GPU is lost", "nvmlDeviceGetComputeRunningProcesses(" + uuid + ")");
+    std::vector<ProcessSample> out;
+    for (auto p : s.processes) {
+      p.uuid = uuid;
+      p.last_seen_us = (step + 1) * 1000000;
+      if (p.last_seen_us > since_us) out.push_back(p);
+    }
+    since_us = std::max<std::uint64_t>(since_us, (step + 1) * 1000000);
+    return out;
+  }
+};
+
+ProcessSample proc(int pid, std::optional<double> sm, std::optional<std::uint64_t> memory) {
+  ProcessSample p;
+  p.pid = pid;
+  p.sm_utilization_pct = sm;
+  p.used_memory_bytes = memory;
+  return p;
+}
+
+HeldDevice gpu(const std::string& uuid) {
+  HeldDevice d;
+  d.uuid = uuid;
+  d.model = "NVIDIA A100-SXM4-80GB";
+  d.slice_basis = "gpu";
+  return d;
+}
+
+// A device found through the job's processes, not given to it.
+HeldDevice seen_gpu(const std::string& uuid) {
+  HeldDevice d = gpu(uuid);
+  d.assigned = false;
+  return d;
+}
+
+// Runs every step of the script through poll_device and GpuUsage, one second apart.
+GpuUsage run_script(ScriptedTelemetry& t, const std::string& uuid, HeldDevice device, const std::set<int>& job,
+                    bool node = false) {
+  GpuUsage usage(std::move(device), node);
+  std::uint64_t cursor = 0;
+  for (t.step = 0; t.step < t.script[uuid].size(); ++t.step)
+    usage.add(poll_device(t, uuid, cursor, 100.0 + static_cast<double>(t.step)), job);
+  return usage;
+}
+
+struct ScopedEnv {
+  std::string name;
+  ScopedEnv(const std::string& n, const std::string& value) : name(n) { ::setenv(n.c_str(), value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("account: /proc readings of one process and a tree (fixture)") {
+  ScopedEnv root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
+  long tick = ::sysconf(_SC_CLK_TCK);
+  REQUIRE(tick == 100);  // the fixture's times are written for 100 ticks a second
+  auto p = read_process(4242);
+  REQUIRE(p);
+  CHECK(p->ppid == 1);
+  CHECK(p->utime_s == doctest::Approx(2.8));  // utime + cutime
+  CHECK(p->stime_s == doctest::Approx(0.7));
+  CHECK(p->threads == 3);
+  CHECK(p->vmem_kb == 102400);
+  CHECK(p->rss_kb == 10240);  // smaps_rollup wins over the stat page count
+  CHECK(*p->pss_kb == 6144);
+  CHECK(*p->swap_kb == 512);
+  CHECK(*p->read_bytes == 4096);
+  CHECK_FALSE(read_process(999999));
+
+  CHECK(process_children(4242) == std::vector<int>{4243});
+  TreeReading t = read_tree(4242, true);
+  CHECK(t.pids == std::vector<int>{4242, 4243});
+  CHECK(t.processes == 2);
+  CHECK(t.threads == 4);
+  CHECK(t.utime_s == doctest::Approx(3.8));
+  CHECK(t.rss_kb == 10240 + 4096);
+  CHECK(t.swap_kb == 512 + 128);  // VmSwap of the child without smaps_rollup
+  CHECK_FALSE(t.pss_complete);
+  CHECK_FALSE(t.io_complete);
+  CHECK(read_tree(4242, false).pids == std::vector<int>{4243});
+}
+
+TEST_CASE("account: cgroup v2 figures and whether the cgroup is the job's own (fixture)") {
+  ScopedEnv root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
+  auto path = cgroup_of(4242);
+  REQUIRE(path);
+  CHECK(*path == "/job_77/step_0");
+  auto c = read_cgroup(*path);
+  REQUIRE(c);
+  CHECK(*c->cpu_usage_s == doctest::Approx(4.5));
+  CHECK(*c->cpu_system_s == doctest::Approx(0.5));
+  CHECK(*c->memory_peak_bytes == 838860800ULL);
+  CHECK(c->procs == std::vector<int>{4242, 4243});
+  CHECK(cgroup_is_exclusive(*c, {4242, 4243}, {}));
+  CHECK_FALSE(cgroup_is_exclusive(*c, {4242}, {}));
+  CHECK(cgroup_is_exclusive(*c, {4242}, {4243}));
+  CHECK_FALSE(read_cgroup("/no/such/group"));
+}
+
+TEST_CASE("account: a live tree with a child and a grandchild") {
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::fork() == 0) {
+      ::close(ready[0]);
+      ::close(ready[1]);
+      ::pause();
+      ::_exit(0);
+    }
+    ::close(ready[0]);
+    char c = 1;
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::close(ready[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  TreeReading t = read_tree(child, true);
+  CHECK(t.processes == 2);
+  CHECK(t.pids.front() == child);
+  CHECK(t.rss_kb > 0);
+  ::kill(child, SIGKILL);
+  for (int grandchild : t.pids)
+    if (grandchild != child) ::kill(grandchild, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST_CASE("account: exclusive GPU: utilisation-weighted seconds, energy counter deltas, memory") {
+  ScriptedTelemetry t;
+  auto& s = t.script["GPU-a"];
+  // 0 s baseline, then 4 one-second intervals; the job (pid 10) alone on the GPU.
+  for (int i = 0; i <= 4; ++i) {
+    Step st;
+    st.util = i == 0 ? 0.0 : 50.0;
+    st.power = 200;
+    st.energy = 1000.0 + 150.0 * i;  // 150 J a second from the counter
+    st.memory = (1ULL << 30) * static_cast<std::uint64_t>(i + 1);
+    st.processes = {proc(10, std::nullopt, (1ULL << 30) * static_cast<std::uint64_t>(i))};
+    s.push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::exclusive);
+  CHECK(u.available_s() == doctest::Approx(4));
+  CHECK(u.count() == doctest::Approx(1));
+  CHECK(*u.active_s() == doctest::Approx(2.0));  // 50 % of 4 s
+  CHECK(*u.energy_j() == doctest::Approx(600));  // the counter, not 200 W x 4 s
+  json j = u.to_json();
+  CHECK(j["energy_source"] == "counter");
+  CHECK(j["power_mean_w"].get<double>() == doctest::Approx(150));
+  CHECK(j["power_max_w"].get<double>() == doctest::Approx(200));
+  CHECK(j["memory_max_bytes"].get<std::uint64_t>() == 5ULL << 30);
+  CHECK(j["utilization_mean_pct"].get<double>() == doctest::Approx(50));
+  CHECK(j["utilization_max_pct"].get<double>() == doctest::Approx(50));
+  CHECK(j["energy_estimated"] == false);
+  CHECK(j["job_pids_seen"] == json::array({10}));
+  CHECK(test::validate_against(json{{"gpus", json::array({j})}}, "account.schema.json").find("gpus") == std::string::npos);
+}
+
+TEST_CASE("account: the per-process cursor is used when the driver gives per-process utilisation") {
+  ScriptedTelemetry t;
+  auto& s = t.script["GPU-a"];
+  for (int i = 0; i <= 2; ++i) {
+    Step st;
+    st.util = 100;  // the driver's latest period only
+    st.energy = 10.0 * i;
+    st.processes = {proc(10, 40.0, 1 << 20)};
+    s.push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::exclusive);
+  CHECK(*u.active_s() == doctest::Approx(0.8));  // 40 % since the cursor, over 2 s
+}
+
+TEST_CASE("account: energy counter reset (driver reload) and power integration when there is no counter") {
+  ScriptedTelemetry t;
+  for (double e : {0.0, 100.0, 200.0, 50.0, 150.0}) {
+    Step st;
+    st.util = 100;
+    st.energy = e;
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage reset = run_script(t, "GPU-a", gpu("GPU-a"), {});
+  CHECK(*reset.energy_j() == doctest::Approx(100 + 100 + 50 + 100));
+  CHECK(reset.counter_resets() == 1);
+
+  ScriptedTelemetry p;
+  for (double w : {100.0, 200.0, 200.0}) {
+    Step st;
+    st.power = w;
+    p.script["GPU-b"].push_back(st);
+  }
+  GpuUsage power = run_script(p, "GPU-b", gpu("GPU-b"), {});
+  CHECK(*power.energy_j() == doctest::Approx(150 + 200));  // trapezoids
+  json j = power.to_json();
+  CHECK(j["energy_source"] == "power");
+  CHECK(j["energy_estimated"] == true);
+  CHECK(j["active_s"].is_null());  // no utilisation at all: unknown, not 0
+  CHECK(j["utilization_mean_pct"].is_null());
+}
+
+TEST_CASE("account: a GPU lost mid-run is a gap; sampling resumes and the counter covers the gap") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 5; ++i) {
+    Step st;
+    st.util = 100;
+    st.energy = 100.0 * i;
+    st.lost = i == 2 || i == 3;
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {});
+  CHECK(u.available_s() == doctest::Approx(5));
+  CHECK(u.gap_s() == doctest::Approx(2));
+  CHECK(*u.active_s() == doctest::Approx(3));  // known intervals only
+  CHECK(*u.energy_j() == doctest::Approx(500));
+  json j = u.to_json();
+  REQUIRE(j["gaps"].size() == 1);  // consecutive failures make one gap
+  CHECK(j["gaps"][0]["start_s"].get<double>() == doctest::Approx(1));
+  CHECK(j["gaps"][0]["end_s"].get<double>() == doctest::Approx(3));
+  CHECK(j["gaps"][0]["error"].get<std::string>().find("GPU is lost") != std::string::npos);
+}
+
+TEST_CASE("account: shared GPU with per-process utilisation is attributed by process") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 2; ++i) {
+    Step st;
+    st.util = 80;
+    st.energy = 300.0 * i;
+    // The job (10) uses 30 % and 1 GiB, someone else (99) 50 % and 3 GiB.
+    st.processes = {proc(10, 30.0, 1ULL << 30), proc(99, 50.0, 3ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::process);
+  CHECK(*u.active_s() == doctest::Approx(0.6));   // 30 % x 2 s
+  CHECK(u.count() == doctest::Approx(0.25));      // memory share
+  CHECK(*u.energy_j() == doctest::Approx(150));   // 600 J x 0.25
+  json j = u.to_json();
+  CHECK(j["energy_estimated"] == true);
+  CHECK(j["count_basis"] == "share");
+  CHECK(j["memory_max_bytes"].get<std::uint64_t>() == 1ULL << 30);
+  CHECK(j["other_processes_seen"] == 1);
+
+  // The same device given to the job (a visible device): held whole, used in part.
+  GpuUsage given = run_script(t, "GPU-a", gpu("GPU-a"), {10});
+  CHECK(given.count() == doctest::Approx(1));
+  CHECK(*given.active_s() == doctest::Approx(0.6));
+  CHECK(*given.energy_j() == doctest::Approx(150));
+  CHECK(given.to_json()["count_basis"] == "gpu");
+}
+
+TEST_CASE("account: shared GPU without per-process utilisation falls back to the device share") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 2; ++i) {
+    Step st;
+    st.util = 80;
+    st.processes = {proc(10, std::nullopt, 2ULL << 30), proc(99, std::nullopt, 2ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::device_share);
+  CHECK(*u.active_s() == doctest::Approx(0.8));  // 80 % x 0.5 x 2 s
+  CHECK(u.count() == doctest::Approx(0.5));
+}
+
+TEST_CASE("account: processes appearing and leaving change the method over time") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 4; ++i) {
+    Step st;
+    st.util = 60;
+    st.processes = {proc(10, 60.0, 1ULL << 30)};
+    if (i == 2 || i == 3) st.processes.push_back(proc(99, 20.0, 1ULL << 30));
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  json j = u.to_json();
+  CHECK(j["attribution"] == "process");  // a tie between methods goes to the weaker
+  CHECK(j["attribution_s"]["exclusive"].get<double>() == doctest::Approx(2));
+  CHECK(j["attribution_s"]["process"].get<double>() == doctest::Approx(2));
+  CHECK(u.count() == doctest::Approx(0.75));  // (1 + 1 + 0.5 + 0.5) / 4
+}
+
+TEST_CASE("account: MIG instance: slice count, and fields the driver lacks are null with the reason") {
+  HeldDevice mig;
+  mig.uuid = "MIG-1";
+  mig.parent_uuid = "GPU-a";
+  mig.model = "NVIDIA A100-SXM4-80GB";
+  mig.profile = "1g.10gb";
+  set_mig_slice(mig, 10.0e9, 80.0e9);
+  CHECK(mig.slice == doctest::Approx(1.0 / 7));
+  CHECK(mig.slice_basis == "mig_profile");
+  HeldDevice odd = mig;
+  odd.profile = "custom";
+  set_mig_slice(odd, 20.0e9, 80.0e9);
+  CHECK(odd.slice == doctest::Approx(0.25));
+  CHECK(odd.slice_basis == "mig_memory");
+
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 3; ++i) {
+    Step st;
+    st.memory = 5ULL << 30;
+    st.processes = {proc(10, std::nullopt, 5ULL << 30)};
+    st.unavailable = {{"gpu_utilization_pct", "not supported on MIG instances"}, {"energy_j", "device-level only"}};
+    t.script["MIG-1"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "MIG-1", mig, {10});
+  json j = u.to_json();
+  CHECK(j["kind"] == "mig");
+  CHECK(j["count"].get<double>() == doctest::Approx(0.143));
+  CHECK(j["active_s"].is_null());
+  CHECK(j["energy_j"].is_null());
+  CHECK(j["unavailable"]["gpu_utilization_pct"] == "not supported on MIG instances");
+  CHECK(j["memory_max_bytes"].get<std::uint64_t>() == 5ULL << 30);
+
+  // With utilisation on the instance, busy seconds are in physical-GPU units.
+  ScriptedTelemetry busy;
+  for (int i = 0; i <= 7; ++i) {
+    Step st;
+    st.util = 100;
+    busy.script["MIG-1"].push_back(st);
+  }
+  GpuUsage b = run_script(busy, "MIG-1", mig, {});
+  CHECK(*b.active_s() == doctest::Approx(1.0));  // 7 s at 100 % of 1/7 of a GPU
+  CHECK(b.to_json()["utilization_mean_pct"].get<double>() == doctest::Approx(100));
+}
+
+TEST_CASE("account: a poll without per-process samples on a device that gives them means idle processes") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 3; ++i) {
+    Step st;
+    st.util = 90;
+    st.processes = {proc(10, i == 1 ? std::optional<double>(40.0) : std::nullopt, 1ULL << 30),
+                    proc(99, i == 1 ? std::optional<double>(50.0) : std::nullopt, 1ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  json j = u.to_json();
+  CHECK_FALSE(j["attribution_s"].contains("device-share"));
+  CHECK(j["attribution_s"]["process"].get<double>() == doctest::Approx(3));
+  CHECK(*u.active_s() == doctest::Approx(0.4));  // 40 % in the one busy second, 0 after
+}
+
+TEST_CASE("account: node mode occupancy") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 4; ++i) {
+    Step st;
+    st.util = i >= 3 ? 90.0 : 0.0;
+    if (i >= 3) st.processes = {proc(500, 90.0, 1 << 20)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", gpu("GPU-a"), {}, true);
+  CHECK(u.attribution() == Attribution::node);
+  json j = u.to_json();
+  CHECK(j["occupancy"].get<double>() == doctest::Approx(0.5));
+  CHECK(*u.active_s() == doctest::Approx(1.8));
+}
+
+TEST_CASE("account: held devices from the visible section and the inventory") {
+  json gpus = json::parse(R"([
+    {"index": 0, "name": "NVIDIA A100-SXM4-80GB", "uuid": "GPU-aaaa", "memory_bytes": 85899345920,
+     "mig": {"mode": "enabled", "instances": [
+       {"uuid": "MIG-1111", "profile": "3g.40gb", "memory_bytes": 42949672960, "multiprocessors": 42, "parent_uuid": "GPU-aaaa"}]}},
+    {"index": 1, "name": "NVIDIA L4", "uuid": "GPU-bbbb", "memory_bytes": 24000000000, "mig": {"mode": "unsupported", "instances": []}}
+  ])");
+  json visible = json::parse(R"({"restricted": true, "problems": ["token 7 matched nothing"], "devices": [
+    {"kind": "mig", "vendor": "nvidia", "uuid": "MIG-1111", "gpu_index": 0, "parent_uuid": "GPU-aaaa", "selected_by": "MIG-1111"},
+    {"kind": "gpu", "vendor": "nvidia", "uuid": "GPU-bbbb", "gpu_index": 1, "selected_by": "1"}]})");
+  HeldDevices h = resolve_held_devices(gpus, visible);
+  CHECK(h.restricted);
+  REQUIRE(h.devices.size() == 2);
+  CHECK(h.devices[0].mig);
+  CHECK(h.devices[0].parent_uuid == "GPU-aaaa");
+  CHECK(h.devices[0].slice == doctest::Approx(3.0 / 7));
+  CHECK(h.devices[0].model == "NVIDIA A100-SXM4-80GB");
+  CHECK(h.devices[1].model == "NVIDIA L4");
+  CHECK(h.devices[1].selected_by == "1");
+  REQUIRE(h.problems.size() == 1);
+  CHECK(h.problems[0].find("token 7") != std::string::npos);
+
+  CHECK(resolve_held_devices(gpus, json{{"restricted", false}, {"devices", json::array()}}).devices.empty());
+  HeldDevice unknown = describe_device(gpus, "GPU-zzzz");
+  CHECK(unknown.model == "unknown");
+  CHECK(describe_device(gpus, "MIG-9999").mig);
+}
+
+TEST_CASE("account: identity from options, HTCondor ads, Slurm and PBS") {
+  std::map<std::string, std::string> condor = {{"_CONDOR_JOB_AD", test::fixture("account/condor/job.ad")},
+                                               {"_CONDOR_MACHINE_AD", test::fixture("account/condor/machine.ad")}};
+  JobIdentity c = resolve_identity({}, condor, 2);
+  CHECK(c.batch_system == "htcondor");
+  CHECK(*c.job_id == "ce01.example.org#1234.5#1732000000");
+  CHECK(*c.user == "/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=pilot \"robot\"");
+  CHECK(*c.fqan == "/atlas/Role=production/Capability=NULL");
+  CHECK(*c.site == "CERN-PROD");
+  CHECK(*c.cores == 8);
+  CHECK(c.sources["cores"] == "job ad RequestCpus");
+
+  IdentityOptions o;
+  o.site = "MY-SITE";
+  o.cores = 4;
+  JobIdentity over = resolve_identity(o, condor, 2);
+  CHECK(*over.site == "MY-SITE");
+  CHECK(*over.cores == 4);
+  CHECK(over.sources["site"] == "--site");
+
+  JobIdentity s = resolve_identity({}, {{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_USER", "alice"}, {"SLURM_CPUS_ON_NODE", "16"}}, 2);
+  CHECK(s.batch_system == "slurm");
+  CHECK(*s.job_id == "77");
+  CHECK(*s.user == "alice");
+  CHECK(*s.cores == 16);
+  JobIdentity array = resolve_identity({}, {{"SLURM_JOB_ID", "80"}, {"SLURM_ARRAY_JOB_ID", "77"}, {"SLURM_ARRAY_TASK_ID", "3"}}, 2);
+  CHECK(*array.job_id == "77_3");
+
+  JobIdentity p = resolve_identity({}, {{"PBS_JOBID", "123.pbs01"}, {"PBS_O_LOGNAME", "bob"}, {"NCPUS", "4"}}, 2);
+  CHECK(p.batch_system == "pbs");
+  CHECK(*p.job_id == "123.pbs01");
+  CHECK(*p.cores == 4);
+
+  JobIdentity none = resolve_identity({}, {}, 6);
+  CHECK(none.batch_system.empty());
+  CHECK_FALSE(none.job_id);
+  CHECK(*none.cores == 6);
+  CHECK(none.sources["cores"] == "affinity");
+}
+
+TEST_CASE("account: benchmark scores and normalised score-hours") {
+  auto bad = parse_benchmark_scores(json::parse(R"({"gpu": {"type": "x", "score": -1}})"), "scores.json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().what() == "scores.json: gpu.score: must be a positive number");
+  CHECK(parse_benchmark_scores(json::parse(R"({"cpu": {"type": "hepscore23"}})"), "s").error().what() ==
+        "s: cpu.score_per_core: is missing");
+  CHECK_FALSE(parse_benchmark_scores(json::array(), "s").ok());
+  CHECK_FALSE(parse_benchmark_scores(json::object(), "s").ok());
+
+  auto scores = parse_benchmark_scores(json::parse(R"({
+    "gpu": {"type": "gpukit-gpu-1", "score": 10, "models": {"NVIDIA A100-SXM4-80GB": 40}},
+    "cpu": {"type": "hepscore23", "score_per_core": 15}})"), "scores.json");
+  REQUIRE(scores.ok());
+
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 1800; i += 1800) {
+    Step st;
+    st.util = 100;
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u(gpu("GPU-a"), false);
+  std::uint64_t cursor = 0;
+  t.step = 0;
+  u.add(poll_device(t, "GPU-a", cursor, 0), {});
+  t.step = 1;
+  u.add(poll_device(t, "GPU-a", cursor, 1800), {});  // half an hour held
+  AccountMeta meta;
+  meta.mode = "wrap";
+  meta.status = "complete";
+  meta.wall_s = 1800;
+  meta.interval_s = 1;
+  JobIdentity id;
+  id.cores = 8;
+  json a = account_section(meta, id, CpuUsage{}, std::nullopt, {u}, *scores);
+  CHECK(a["normalised"]["gpu"]["score_hours"].get<double>() == doctest::Approx(0.5 * 1 * 40));
+  CHECK(a["normalised"]["cpu"]["score_hours"].get<double>() == doctest::Approx(0.5 * 8 * 15));
+  CHECK(a["total"]["available_s"].get<double>() == doctest::Approx(1800));
+  CHECK(a["total"]["active_s"].get<double>() == doctest::Approx(1800));
+  CHECK(a["short_job"] == false);
+  CHECK(test::validate_against(a, "account.schema.json") == "");
+}
+
+namespace {
+
+json apel_account(int models) {
+  json a = {{"mode", "wrap"},
+            {"start_time", "2026-10-31T23:00:00Z"},
+            {"end_time", "2026-11-01T01:00:00Z"},
+            {"identity", {{"site", "CERN-PROD"}, {"job_id", "ce01#1.0#17"}, {"user", nullptr}, {"fqan", nullptr}, {"cores", 8}}},
+            {"gpus", json::array()},
+            {"normalised", nullptr}};
+  for (int i = 0; i < models; ++i) {
+    a["gpus"].push_back({{"uuid", "MIG-" + std::to_string(i)}, {"kind", "mig"}, {"model", "model-" + std::to_string(i)},
+                         {"count", 0.143}, {"available_s", 7200.0}, {"active_s", 514.8}});
+  }
+  return a;
+}
+
+// The test schema lives with the fixtures; validate_against resolves names
+// under share/gpukit/schema.
+const char* apel_schema = "../../../tests/fixtures/account/apel-accelerator-message.schema.json";
+
+}  // namespace
+
+TEST_CASE("account: APEL accelerator records follow the specification") {
+  json a = apel_account(1);
+  a["gpus"].push_back({{"uuid", "MIG-x"}, {"kind", "mig"}, {"model", "model-0"}, {"count", 0.286},
+                       {"available_s", 3600.0}, {"active_s", nullptr}});
+  auto records = apel_records(a);
+  REQUIRE(records.ok());
+  REQUIRE(records->size() == 1);  // one record per model
+  const json& r = (*records)[0];
+  CHECK(r["MeasurementMonth"] == 11);  // the month the job ended
+  CHECK(r["MeasurementYear"] == 2026);
+  CHECK(r["AssociatedRecordType"] == "job");
+  CHECK(r["AssociatedRecord"] == "ce01#1.0#17");
+  CHECK(r["FQAN"] == "None");
+  CHECK(r["GlobalUserName"].is_null());
+  CHECK(r["Count"].get<double>() == doctest::Approx(0.429));
+  CHECK(r["AvailableDuration"] == 4800);  // (7200 x 0.143 + 3600 x 0.286) / 0.429
+  CHECK(r["ActiveDuration"].is_null());   // one instance's activity is unknown
+  CHECK(r["Cores"] == 8);
+  CHECK(r["Type"] == "GPU");
+  CHECK(r["Model"] == "model-0");
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : r.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"MeasurementMonth", "MeasurementYear", "AssociatedRecordType", "AssociatedRecord",
+                                         "GlobalUserName", "FQAN", "SiteName", "Count", "Cores", "ActiveDuration",
+                                         "AvailableDuration", "BenchmarkType", "Benchmark", "Type", "Model"});
+  auto messages = apel_messages(*records);
+  REQUIRE(messages.size() == 1);
+  CHECK(test::validate_against(messages[0], apel_schema) == "");
+
+  auto one = apel_records(apel_account(1));
+  CHECK((*one)[0]["ActiveDuration"] == 3600);  // 514.8 / 0.143: per unit of Count
+
+  json no_site = apel_account(1);
+  no_site["identity"]["site"] = nullptr;
+  CHECK(apel_records(no_site).error().what() == "SiteName: the site is unknown: give --site (APEL SiteName is mandatory)");
+  json no_job = apel_account(1);
+  no_job["identity"]["job_id"] = nullptr;
+  CHECK(apel_records(no_job).error().context == "AssociatedRecord");
+  CHECK(apel_records(apel_account(0)).error().what().find("held no GPU") != std::string::npos);
+}
+
+TEST_CASE("account: APEL messages carry at most 1000 records") {
+  auto records = apel_records(apel_account(2500));
+  REQUIRE(records.ok());
+  auto messages = apel_messages(*records);
+  REQUIRE(messages.size() == 3);
+  CHECK(messages[0]["UsageRecords"].size() == 1000);
+  CHECK(messages[2]["UsageRecords"].size() == 500);
+  for (const auto& m : messages) CHECK(test::validate_against(m, apel_schema) == "");
+  json too_many = messages[0];
+  too_many["UsageRecords"].push_back(too_many["UsageRecords"][0]);
+  CHECK(test::validate_against(too_many, apel_schema) != "");  // the test schema can fail
+}
+
+TEST_CASE("account: node_exporter textfile") {
+  json a = apel_account(1);
+  a["mode"] = "wrap";
+  a["wall_s"] = 12.5;
+  a["cpu"] = {{"utime_s", 10.0}, {"stime_s", 1.5}, {"max_rss_bytes", 1024}};
+  a["gpus"][0]["parent_uuid"] = "GPU-p";
+  a["gpus"][0]["energy_j"] = nullptr;
+  a["gpus"][0]["utilization_mean_pct"] = 50.0;
+  a["identity"]["job_id"] = "job \"7\"";
+  std::string text = render_prometheus(a);
+  CHECK(text.find("# TYPE gpukit_job_cpu_seconds_total counter\n") != std::string::npos);
+  CHECK(text.find("gpukit_job_cpu_seconds_total{job_id=\"job \\\"7\\\"\",mode=\"user\"} 10\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_active_seconds_total{job_id=\"job \\\"7\\\"\",uuid=\"GPU-p\",mig_instance=\"MIG-0\",model=\"model-0\"} 514.8\n") !=
+        std::string::npos);
+  CHECK(text.find("gpukit_gpu_utilization_ratio{") != std::string::npos);
+  CHECK(text.find(" 0.5\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_energy_joules_total") == std::string::npos);  // unknown: no sample, not 0
+}
+
+TEST_CASE("account: time series columns (golden header) and rows") {
+  CHECK(test::compare_golden("account/series-header.tsv", series_header()) == "");
+  SeriesRow r;
+  r.time = 1700000000;
+  r.wtime = 1.5;
+  r.utime = 1.25;
+  r.nprocs = 3;
+  r.gpufbmem = 2048;
+  r.gpu_energy_j = 12.5;
+  std::string row = series_row(r);
+  CHECK(row.substr(0, 26) == "1700000000\t1.500\t1.25\t0.00");
+  CHECK(std::count(row.begin(), row.end(), '\t') + 1 == static_cast<long>(series_columns().size()));
+}
+
+TEST_CASE("account: several driver samples of one process since the cursor count once (their mean)") {
+  ScriptedTelemetry t;
+  for (int i = 0; i <= 2; ++i) {
+    Step st;
+    st.util = 100;
+    // Four samples of the job's process in the interval, and two of another's.
+    st.processes = {proc(10, 40.0, 1ULL << 30), proc(10, 60.0, 1ULL << 30), proc(10, 40.0, 1ULL << 30),
+                    proc(10, 60.0, 1ULL << 30), proc(99, 20.0, 1ULL << 30), proc(99, 20.0, 1ULL << 30)};
+    t.script["GPU-a"].push_back(st);
+  }
+  GpuUsage u = run_script(t, "GPU-a", seen_gpu("GPU-a"), {10});
+  CHECK(u.attribution() == Attribution::process);
+  CHECK(*u.active_s() == doctest::Approx(1.0));  // 50 % x 2 s, not 200 %
+  CHECK(u.count() == doctest::Approx(0.5));      // 1 GiB of 2 GiB, memory not summed per sample
+  CHECK(*u.memory_max_bytes() == 1ULL << 30);
+}

@@ -1,0 +1,34 @@
+#include "account/account.hpp"
+#include "account/supervisor.hpp"
+
+int main(int argc, char** argv) {
+  using namespace gpukit;
+  CLI::App app{"Account what a job (or a node) uses of its GPUs and CPUs", "gpuaccount"};
+  AccountOptions opts;
+  add_common_options(app, opts.common, account_tool_info());
+  app.add_option("command", opts.command, "The payload and its arguments, after --")->type_name("-- COMMAND [ARGS...]");
+  app.add_option("--pid", opts.pid, "Account the running process tree of PID until it ends")->check(CLI::PositiveNumber);
+  app.add_flag("--node", opts.node, "Sample the whole node (occupancy) until --duration or SIGINT/SIGTERM");
+  app.add_option("--duration", opts.duration_s, "Node mode: stop after SECONDS")->check(CLI::PositiveNumber)->type_name("SECONDS");
+  app.add_option("--interval", opts.interval_s, "Seconds between samples (fractions allowed)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->type_name("SECONDS");
+  app.add_option("--series", opts.series, "Also write a prmon-style time series (TSV) to FILE")->type_name("FILE");
+  app.add_option("--prometheus", opts.prometheus, "Also write a node_exporter textfile to FILE")->type_name("FILE");
+  app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
+  app.add_option("--site", opts.identity.site, "Site name (APEL SiteName)")->type_name("NAME");
+  app.add_option("--job-id", opts.identity.job_id, "Batch job id (APEL AssociatedRecord)")->type_name("ID");
+  app.add_option("--user", opts.identity.user, "Grid DN or user name (APEL GlobalUserName)")->type_name("NAME");
+  app.add_option("--fqan", opts.identity.fqan, "VOMS FQAN (APEL FQAN)")->type_name("FQAN");
+  app.add_option("--cores", opts.identity.cores, "CPU cores allocated to the job")->check(CLI::PositiveNumber)->type_name("N");
+  bool started = false;
+  int status = tool_main(app, opts.common, argc, argv, [&] {
+    started = true;
+    return run_account(opts);
+  });
+  // Options that do not parse must not stop the payload: run it unaccounted.
+  if (!started && status == static_cast<int>(ExitCode::usage)) {
+    int unaccounted = exec_payload_unaccounted(argc, argv);
+    if (unaccounted >= 0) return unaccounted;
+  }
+  return status;
+}
