@@ -103,6 +103,19 @@ Status inspect_elf(unsigned char* data, std::size_t size, PayloadInfo& info) {
     return usage_error(std::string("not a readable ELF file: ") + elf_errmsg(-1), info.path);
   GElf_Ehdr ehdr;
   if (!gelf_getehdr(elf.get(), &ehdr)) return usage_error(std::string("bad ELF header: ") + elf_errmsg(-1), info.path);
+  // libelf reads headers lazily: a cut file must be caught here, not read as "no sections".
+  std::size_t shnum = 0, phnum_all = 0;
+  if (elf_getshdrnum(elf.get(), &shnum) != 0 || elf_getphdrnum(elf.get(), &phnum_all) != 0)
+    return usage_error(std::string("bad ELF header: ") + elf_errmsg(-1), info.path);
+  auto table_fits = [size](std::uint64_t offset, std::uint64_t count, std::uint64_t entry) {
+    return count == 0 || (offset <= size && entry != 0 && count <= (size - offset) / entry);
+  };
+  // libelf reports no sections when the table lies beyond the image; the header still counts them.
+  std::uint64_t sections = std::max<std::uint64_t>(shnum, ehdr.e_shnum);
+  if ((ehdr.e_shoff != 0 && ehdr.e_shoff >= size) || !table_fits(ehdr.e_shoff, sections, ehdr.e_shentsize))
+    return usage_error("the section header table runs past the end of the file (truncated?)", info.path);
+  if (!table_fits(ehdr.e_phoff, std::max<std::uint64_t>(phnum_all, ehdr.e_phnum), ehdr.e_phentsize))
+    return usage_error("the program header table runs past the end of the file (truncated?)", info.path);
   switch (ehdr.e_type) {
     case ET_EXEC: info.format = "elf-executable"; break;
     case ET_DYN: info.format = "elf-shared-object"; break;
