@@ -130,7 +130,8 @@ JobPlacement Placer::place(const Requirements& job, const std::vector<DeviceVerd
   }
   if (!limits_ok) return p;
 
-  // Try the GPUs of one NUMA node first, then any.
+  // Try the GPUs of one NUMA node first; then pick greedily from all
+  // candidates, skipping a device whose node has no cores left for it.
   std::vector<std::vector<const NodeDevice*>> options;
   if (job.gpu_job()) {
     std::map<int, std::vector<const NodeDevice*>> by_node;
@@ -138,17 +139,41 @@ JobPlacement Placer::place(const Requirements& job, const std::vector<DeviceVerd
     for (auto& [numa, list] : by_node)
       if (numa >= 0 && static_cast<int>(list.size()) >= job.gpus)
         options.emplace_back(list.begin(), list.begin() + job.gpus);
-    options.emplace_back(candidates.begin(), candidates.begin() + job.gpus);
+    options.push_back(candidates);  // the greedy pass
   } else {
     options.emplace_back();
   }
 
   std::string numa_problem;
-  for (const auto& choice : options) {
-    // A MIG instance and its own parent cannot both be chosen; two instances can.
+  for (std::size_t option = 0; option < options.size(); ++option) {
+    const bool greedy = job.gpu_job() && option + 1 == options.size();
+    std::vector<const NodeDevice*> choice;
     std::set<int> taken;
     bool cpus_ok = true;
-    if (node_.has_cpu) {
+    if (greedy) {
+      for (std::size_t i = 0; i < options[option].size() && static_cast<int>(choice.size()) < job.gpus; ++i) {
+        const NodeDevice* d = options[option][i];
+        int k = static_cast<int>(choice.size());
+        int share = cores / job.gpus + (k < cores % job.gpus ? 1 : 0);
+        std::set<int> trial = taken;
+        if (node_.has_cpu) {
+          if (job.numa_local && d->local_cpus.empty()) {
+            numa_problem = d->id + ": its local CPUs are unknown";
+            continue;
+          }
+          if (!take_cpus(d->local_cpus, job.numa_local, share, trial)) {
+            if (job.numa_local) numa_problem = d->id + ": fewer than " + std::to_string(share) + " free CPUs on its NUMA node";
+            continue;
+          }
+        }
+        choice.push_back(d);
+        taken = std::move(trial);
+      }
+      cpus_ok = static_cast<int>(choice.size()) == job.gpus;
+    } else {
+      choice = options[option];
+    }
+    if (node_.has_cpu && !greedy) {
       if (choice.empty()) {
         // CPU-only job: the NUMA node with the most free CPUs, spilling over if needed.
         std::vector<int> preferred;
