@@ -83,6 +83,10 @@ std::string emit_k8s(const Requirements& job, const CompatTables& tables) {
   };
   // (label_major, label_minor) >= (M, m): major > M, or major == M and minor >= m.
   auto at_least = [&](const std::string& major_key, const std::string& minor_key, int M, int m) {
+    if (m == 0) {
+      and_all(expr(major_key, "Gt", {std::to_string(M - 1)}));
+      return;
+    }
     std::vector<Term> next;
     for (const auto& t : terms) {
       Term a = t;
@@ -90,7 +94,7 @@ std::string emit_k8s(const Requirements& job, const CompatTables& tables) {
       next.push_back(a);
       Term b = t;
       b.push_back(expr(major_key, "In", {std::to_string(M)}));
-      if (m > 0) b.push_back(expr(minor_key, "Gt", {std::to_string(m - 1)}));
+      b.push_back(expr(minor_key, "Gt", {std::to_string(m - 1)}));
       next.push_back(b);
     }
     terms = std::move(next);

@@ -13,10 +13,12 @@ std::string mark(const std::string& outcome) {
   return "??  ";
 }
 
-std::string rules_block(const json& rules, const std::string& indent) {
+// `all`: every rule; else only those that did not pass (what a person must act on).
+std::string rules_block(const json& rules, const std::string& indent, bool all) {
   std::string out;
   for (const auto& r : rules)
-    out += indent + mark(r.value("outcome", "")) + " " + r.value("rule", "") + ": " + r.value("reason", "") + "\n";
+    if (all || r.value("outcome", "") != "pass")
+      out += indent + mark(r.value("outcome", "")) + " " + r.value("rule", "") + ": " + r.value("reason", "") + "\n";
   return out;
 }
 
@@ -46,7 +48,7 @@ std::string render_payloads_table(const json& payloads) {
 }
 
 std::string render_match_table(const json& match) {
-  std::string out;
+  std::string out = "rules that did not pass are listed under each device; gpumatch --format json has them all\n\n";
   if (match.contains("payloads") && !match["payloads"].empty()) out += render_payloads_table(match["payloads"]) + "\n";
   for (const auto& job : match["jobs"]) {
     std::string name = job["requirements"].value("name", "");
@@ -55,11 +57,12 @@ std::string render_match_table(const json& match) {
       out += "  " + d.value("id", "") + " " + d.value("name", "") +
              (d["mig_profile"].is_string() ? " [" + d["mig_profile"].get<std::string>() + "]" : "") + ": " +
              (d.value("fits", false) ? "fits" : "does not fit") + "\n";
-      out += rules_block(d["rules"], "    ");
+      out += rules_block(d["rules"], "    ", false);
     }
     const json& p = job["placement"];
     if (p.is_object()) {
-      out += "  placement:\n" + rules_block(p["rules"], "    ");
+      out += "  placement" + (p["devices"].empty() ? std::string() : " on " + p["devices"].dump()) + ":\n" +
+             rules_block(p["rules"], "    ", true);
     }
     out += "\n";
   }

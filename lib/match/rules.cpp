@@ -241,9 +241,12 @@ DeviceVerdict evaluate_device(const Requirements& job, const NodeDevice& d, cons
   const std::string vendor = d.vendor;
 
   // Vendor: asked for, or implied by the payloads' code.
+  auto an = [](const std::string& v) {
+    return v == "nvidia" ? std::string("an NVIDIA") : v == "amd" ? std::string("an AMD") : v == "intel" ? std::string("an Intel") : "a " + v;
+  };
   if (job.vendor != "any")
-    out.push_back(job.vendor == vendor ? pass("vendor", "the job asks for " + job.vendor + " and this is a " + vendor + " GPU")
-                                       : fail("vendor", "the job asks for " + job.vendor + ", this is a " + vendor + " GPU"));
+    out.push_back(job.vendor == vendor ? pass("vendor", "the job asks for " + job.vendor + " and this is " + an(vendor) + " GPU")
+                                       : fail("vendor", "the job asks for " + job.vendor + ", this is " + an(vendor) + " GPU"));
 
   // Availability.
   if (d.has_mig_instances)
