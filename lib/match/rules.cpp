@@ -365,7 +365,7 @@ DeviceVerdict evaluate_device(const Requirements& job, const NodeDevice& d, cons
               if (!floor || *floor < row->cuda) floor = row->cuda;
         if (floor)
           out.push_back(rule_cuda_runtime(Version{{floor->major()}, std::to_string(floor->major())},
-                                          what + " (at least as new as its PTX, CUDA " + floor->short_string() + ")", node, ctx.tables,
+                                          what + ", at least as new as its PTX", node, ctx.tables,
                                           job.minor_version_compatibility));
         else
           out.push_back(unknown("cuda_runtime", what + " of a version the binary does not record"));

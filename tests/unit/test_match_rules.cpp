@@ -284,7 +284,7 @@ TEST_CASE("match rules: vendor, driver status and visibility") {
   MatchContext ctx{tables(), mi, none, false};
   auto nv = job(R"({"gpus": 1, "vendor": "nvidia"})");
   CHECK(find_rule(evaluate_device(nv, mi.devices[0], ctx), "vendor", Outcome::fail)->reason ==
-        "the job asks for nvidia, this is a amd GPU");
+        "the job asks for nvidia, this is an AMD GPU");
   auto targets = job(R"({"gpus": 1, "amd_targets": ["gfx90a:xnack-"]})");
   CHECK(evaluate_device(targets, mi.devices[0], ctx).fits);
   auto hip = job(R"({"gpus": 1, "hip_runtime": "6.2"})");
@@ -328,7 +328,7 @@ TEST_CASE("match rules: a payload's runtime and code together on the H100 nodes"
   std::vector<PayloadInfo> us = {unknown_rt};
   MatchContext uctx{tables(), n122, us, false};
   auto u = evaluate_device(j, device(n122, H100), uctx);
-  CHECK(find_rule(u, "cuda_runtime", Outcome::fail)->reason.find("at least as new as its PTX, CUDA 13.0") != std::string::npos);
+  CHECK(find_rule(u, "cuda_runtime", Outcome::fail)->reason.find("static CUDA runtime, at least as new as its PTX (CUDA 13.x) needs driver >= 580") != std::string::npos);
 
   // AMD code on an NVIDIA GPU, and the toolkit-architecture rule without a payload.
   std::vector<PayloadInfo> hs = {hip_payload({"gfx90a"})};
