@@ -11,9 +11,9 @@ namespace {
 
 std::uint64_t mib_ceil(std::uint64_t bytes) { return (bytes + (1ULL << 20) - 1) >> 20; }
 
-// What the job needs of the driver's CUDA version, as (major, minor).
-std::optional<Version> runtime_floor(const Requirements& job, const CompatTables& tables) {
-  (void)tables;
+// What the job needs of the driver's CUDA version: its runtime's major alone
+// under minor version compatibility, else major.minor.
+std::optional<Version> runtime_floor(const Requirements& job) {
   if (!job.cuda_runtime) return std::nullopt;
   if (job.minor_version_compatibility) return Version::of(job.cuda_runtime->major(), 0);
   return Version::of(job.cuda_runtime->major(), job.cuda_runtime->minor());
@@ -36,7 +36,7 @@ std::string not_expressible(const Requirements& job) {
 
 }  // namespace
 
-std::string emit_condor(const Requirements& job, const CompatTables& tables) {
+std::string emit_condor(const Requirements& job) {
   std::string out = "# HTCondor submit commands written by gpumatch --emit condor\n";
   out += "request_cpus = " + std::to_string(job.total_cores()) + "\n";
   if (std::uint64_t mem = job.job_memory_bytes(); mem > 0) out += "request_memory = " + std::to_string(mib_ceil(mem)) + "\n";
@@ -46,7 +46,7 @@ std::string emit_condor(const Requirements& job, const CompatTables& tables) {
     if (job.max_compute_capability) out += "gpus_maximum_capability = " + job.max_compute_capability->short_string() + "\n";
     if (job.gpu_memory_bytes) out += "gpus_minimum_memory = " + std::to_string(job.gpu_memory_bytes.value() >> 20) + "\n";
     // Compared with the driver's MaxSupportedVersion (major*1000 + minor*10).
-    if (auto floor = runtime_floor(job, tables)) out += "gpus_minimum_runtime = " + floor->short_string() + "\n";
+    if (auto floor = runtime_floor(job)) out += "gpus_minimum_runtime = " + floor->short_string() + "\n";
     std::vector<std::string> extra;
     if (job.mig == MigPolicy::forbid) extra.push_back("(DeviceUuid =?= undefined || !regexp(\"^MIG-\", DeviceUuid))");
     if (job.mig == MigPolicy::require) extra.push_back("regexp(\"^MIG-\", DeviceUuid)");
@@ -63,7 +63,7 @@ std::string emit_condor(const Requirements& job, const CompatTables& tables) {
   return out;
 }
 
-std::string emit_k8s(const Requirements& job, const CompatTables& tables) {
+std::string emit_k8s(const Requirements& job) {
   // Each term is a conjunction; terms are ORed. Ranges over two labels (major,
   // minor) need one term per branch, so terms multiply.
   using Expr = std::string;
@@ -127,7 +127,7 @@ std::string emit_k8s(const Requirements& job, const CompatTables& tables) {
         at_most("nvidia.com/gpu.compute.major", "nvidia.com/gpu.compute.minor", job.max_compute_capability->major(),
                 job.max_compute_capability->minor());
       // GFD's cuda.runtime-version is the driver's CUDA version (cuDriverGetVersion).
-      if (auto floor = runtime_floor(job, tables))
+      if (auto floor = runtime_floor(job))
         at_least("nvidia.com/cuda.runtime-version.major", "nvidia.com/cuda.runtime-version.minor", floor->major(), floor->minor());
       // gpu.memory is in MiB; Gt is strict.
       if (job.gpu_memory_bytes && mib_ceil(*job.gpu_memory_bytes) > 0)

@@ -6,11 +6,10 @@
 #include <string>
 
 #include "match/requirements.hpp"
-#include "match/tables.hpp"
 
 namespace gpukit {
 
-std::string emit_condor(const Requirements& job, const CompatTables& tables);
-std::string emit_k8s(const Requirements& job, const CompatTables& tables);
+std::string emit_condor(const Requirements& job);
+std::string emit_k8s(const Requirements& job);
 
 }  // namespace gpukit

@@ -1,6 +1,8 @@
 #include "match/fatbin.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace gpukit {

@@ -226,10 +226,7 @@ JobPlacement Placer::place(const Requirements& job, const std::vector<DeviceVerd
     p.devices = choice;
     p.cpus.assign(taken.begin(), taken.end());
     p.numa_nodes.assign(numa.begin(), numa.end());
-    for (const auto* d : choice) {
-      used_devices_.insert(d->id);
-      if (job.exclusive && d->parent_id) used_devices_.insert(*d->parent_id);
-    }
+    for (const auto* d : choice) used_devices_.insert(d->id);
     for (int c : taken) used_cpus_.insert(c);
     cpu_budget_left_ -= static_cast<int>(taken.size());
     if (memory_left_) *memory_left_ -= std::min(*memory_left_, p.memory_bytes);

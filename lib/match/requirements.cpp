@@ -1,6 +1,7 @@
 #include "match/requirements.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <set>

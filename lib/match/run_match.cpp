@@ -131,7 +131,7 @@ Result<int> run_match(MatchOptions& o) {
   if (!o.emit.empty()) {
     auto jobs = read_jobs(o, flags, *cli_payloads);
     if (!jobs) return jobs.error();
-    std::string text = o.emit == "condor" ? emit_condor(jobs->front(), *tables) : emit_k8s(jobs->front(), *tables);
+    std::string text = o.emit == "condor" ? emit_condor(jobs->front()) : emit_k8s(jobs->front());
     if (auto st = write_output(text, o.common.output); !st) return st.error();
     return 0;
   }

@@ -1,5 +1,6 @@
 // Fuzzes the requirement reader: any bytes give a Requirements or an Error,
-// never a crash, and an accepted requirement survives its normalized form.
+// never a crash; an accepted requirement survives its normalized form and
+// translates into submit commands and a Kubernetes fragment.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     gpukit::json normal = gpukit::to_json(*one);
     auto again = gpukit::parse_requirements(normal, "normalized");
     if (!again || gpukit::to_json(*again) != normal) std::abort();
-    (void)one->job_memory_bytes();
-    (void)one->total_cores();
+    (void)gpukit::emit_condor(*one);
+    (void)gpukit::emit_k8s(*one);
   }
   auto jobs = gpukit::parse_jobs_text(text, "fuzz");
   if (jobs)

@@ -243,7 +243,7 @@ TEST_CASE("match emit: HTCondor submit commands") {
   auto j = job(R"({"gpus": 2, "min_compute_capability": "8.0", "max_compute_capability": "9.0",
                    "gpu_memory_bytes": "40GiB", "cuda_runtime": "12.4", "cores_per_gpu": 4,
                    "memory_per_core_bytes": "2GiB", "mig": "forbid", "min_fp64_tflops": 5})");
-  CHECK(emit_condor(j, tables()) ==
+  CHECK(emit_condor(j) ==
         "# HTCondor submit commands written by gpumatch --emit condor\n"
         "request_cpus = 8\n"
         "request_memory = 16384\n"
@@ -255,12 +255,12 @@ TEST_CASE("match emit: HTCondor submit commands") {
         "require_gpus = (DeviceUuid =?= undefined || !regexp(\"^MIG-\", DeviceUuid))\n"
         "# Not expressible in submit commands, checked on the node by gpumatch: min_fp64_tflops\n");
   j.minor_version_compatibility = false;
-  CHECK(emit_condor(j, tables()).find("gpus_minimum_runtime = 12.4\n") != std::string::npos);
+  CHECK(emit_condor(j).find("gpus_minimum_runtime = 12.4\n") != std::string::npos);
 }
 
 TEST_CASE("match emit: Kubernetes node affinity on GFD labels") {
   auto j = job(R"({"gpus": 1, "min_compute_capability": "8.6", "gpu_memory_bytes": "24GiB", "cores": 4})");
-  std::string k = emit_k8s(j, tables());
+  std::string k = emit_k8s(j);
   CHECK(k.find("    nvidia.com/gpu: 1\n") != std::string::npos);
   // CC >= 8.6: major > 8, or major 8 and minor > 5, each term with the count and memory.
   CHECK(k.find("        - key: nvidia.com/gpu.compute.major\n          operator: Gt\n          values: [\"8\"]\n") !=
@@ -272,9 +272,9 @@ TEST_CASE("match emit: Kubernetes node affinity on GFD labels") {
   for (std::size_t pos = 0; (pos = k.find("- matchExpressions:", pos)) != std::string::npos; ++pos) ++terms;
   CHECK(terms == 2);
   auto mig = job(R"({"gpus": 1, "mig": "require", "mig_profiles": ["3g.40gb"]})");
-  CHECK(emit_k8s(mig, tables()).find("    nvidia.com/mig-3g.40gb: 1\n") != std::string::npos);
+  CHECK(emit_k8s(mig).find("    nvidia.com/mig-3g.40gb: 1\n") != std::string::npos);
   auto amd = job(R"({"gpus": 1, "vendor": "amd", "amd_targets": ["gfx942"]})");
-  std::string a = emit_k8s(amd, tables());
+  std::string a = emit_k8s(amd);
   CHECK(a.find("    amd.com/gpu: 1\n") != std::string::npos);
   CHECK(a.find("# Not expressible as labels, checked on the node by gpumatch: amd_targets\n") != std::string::npos);
 }
