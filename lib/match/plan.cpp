@@ -1,0 +1,233 @@
+#include "match/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/units.hpp"
+#include "match/cpuset.hpp"
+
+namespace gpukit {
+
+SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, const NodeFacts& node,
+                    const std::vector<DeviceVerdict>& verdicts) {
+  SlotPlan plan;
+  plan.gpu_job = gpu_job;
+  Placer placer(node);
+  if (gpu_job.gpu_job()) {
+    for (int n = 1;; ++n) {
+      Requirements copy = gpu_job;
+      copy.name = (gpu_job.name.empty() ? std::string("gpu") : gpu_job.name) + "-" + std::to_string(n);
+      JobPlacement p = placer.place(copy, verdicts);
+      if (!p.placed) break;
+      plan.gpu_slots.push_back(std::move(p));
+    }
+    for (const auto& v : verdicts)
+      if (v.fits && placer.device_free(*v.device)) ++plan.idle_devices;
+  }
+
+  plan.cpu_job_cores = std::max(1, options.cpu_job_cores);
+  auto per_core = options.cpu_memory_per_core_bytes ? options.cpu_memory_per_core_bytes : gpu_job.memory_per_core_bytes;
+  if (per_core) plan.cpu_job_memory_bytes = *per_core * static_cast<std::uint64_t>(plan.cpu_job_cores);
+  int free_cpus = node.has_cpu ? placer.free_cpus() : 0;
+  int by_cores = free_cpus / plan.cpu_job_cores;
+  int by_memory = by_cores;
+  auto memory_left = placer.free_memory_bytes();
+  if (plan.cpu_job_memory_bytes && *plan.cpu_job_memory_bytes > 0 && memory_left)
+    by_memory = static_cast<int>(std::min<std::uint64_t>(*memory_left / *plan.cpu_job_memory_bytes, by_cores));
+  plan.cpu_slots = std::min(by_cores, by_memory);
+  plan.cores_left = free_cpus - plan.cpu_slots * plan.cpu_job_cores;
+  if (memory_left)
+    plan.memory_left_bytes = *memory_left - std::min(*memory_left, plan.cpu_slots * plan.cpu_job_memory_bytes.value_or(0));
+
+  // The warnings a site admin needs before writing the configuration.
+  const Requirements& j = gpu_job;
+  if (j.gpu_job() && j.memory_per_core_bytes && j.pinned_memory_per_gpu_bytes) {
+    int cores_per_gpu = std::max(1, j.total_cores() / j.gpus);
+    std::uint64_t per_gpu_limit = *j.memory_per_core_bytes * static_cast<std::uint64_t>(cores_per_gpu);
+    if (per_gpu_limit < *j.pinned_memory_per_gpu_bytes) {
+      double needed_per_core = std::ceil(static_cast<double>(*j.pinned_memory_per_gpu_bytes) / cores_per_gpu);
+      plan.warnings.push_back("a per-core limit of " + format_bytes(*j.memory_per_core_bytes) + " x " +
+                              std::to_string(cores_per_gpu) + " cores gives a GPU slot " + format_bytes(per_gpu_limit) +
+                              ", which cannot hold " + format_bytes(*j.pinned_memory_per_gpu_bytes) +
+                              " of pinned memory per GPU: give GPU slots at least " +
+                              format_bytes(*j.pinned_memory_per_gpu_bytes) + " (" +
+                              format_bytes(static_cast<std::uint64_t>(needed_per_core)) + " per core)");
+    }
+  }
+  if (j.gpu_job() && j.pinned_memory_per_gpu_bytes && node.has_memory && node.memlock_limit_bytes &&
+      *node.memlock_limit_bytes < j.pinned_total_bytes())
+    plan.warnings.push_back("RLIMIT_MEMLOCK is " + format_bytes(*node.memlock_limit_bytes) + ": a GPU job cannot pin " +
+                            format_bytes(j.pinned_total_bytes()) +
+                            " (raise it for the batch system: LimitMEMLOCK=infinity in the service unit)");
+  if (j.gpu_job() && plan.gpu_slots.empty())
+    plan.warnings.push_back("no GPU job fits this node (see the match rules)");
+  if (plan.idle_devices > 0)
+    plan.warnings.push_back(std::to_string(plan.idle_devices) + " fitting device(s) stay idle: not enough free cores or memory for another GPU job");
+  return plan;
+}
+
+json to_json(const SlotPlan& plan) {
+  json j = json::object();
+  const Requirements& r = plan.gpu_job;
+  json profile = {{"gpus", r.gpus}, {"cores", r.total_cores()}, {"memory_bytes", r.job_memory_bytes()},
+                  {"pinned_memory_bytes", r.pinned_total_bytes()}};
+  j["gpu_job"] = profile;
+  j["gpu_slots"] = plan.gpu_slots.size();
+  if (r.gpus > 0)
+    j["per_gpu_share"] = {{"cores", r.total_cores() / r.gpus},
+                          {"memory_bytes", r.job_memory_bytes() / static_cast<std::uint64_t>(r.gpus)},
+                          {"pinned_memory_bytes", r.pinned_memory_per_gpu_bytes.value_or(0)}};
+  else
+    j["per_gpu_share"] = nullptr;
+  j["cpu_job"] = {{"cores", plan.cpu_job_cores},
+                  {"memory_bytes", plan.cpu_job_memory_bytes ? json(*plan.cpu_job_memory_bytes) : json(nullptr)}};
+  j["cpu_slots"] = plan.cpu_slots;
+  j["idle_devices"] = plan.idle_devices;
+  j["cores_left"] = plan.cores_left;
+  j["memory_left_bytes"] = plan.memory_left_bytes ? json(*plan.memory_left_bytes) : json(nullptr);
+  json slots = json::array();
+  for (const auto& s : plan.gpu_slots) slots.push_back(to_json(s));
+  j["slots"] = std::move(slots);
+  j["warnings"] = plan.warnings;
+  return j;
+}
+
+namespace {
+
+std::uint64_t mib(std::uint64_t bytes) { return bytes >> 20; }
+
+std::string node_name(const NodeFacts& node) { return node.hostname.empty() ? std::string("NODE") : node.hostname; }
+
+int gpu_slot_cores(const SlotPlan& plan) {
+  int n = 0;
+  for (const auto& s : plan.gpu_slots) n += static_cast<int>(s.cpus.size());
+  if (n == 0) n = static_cast<int>(plan.gpu_slots.size()) * plan.gpu_job.total_cores();
+  return n;
+}
+
+std::uint64_t gpu_slot_memory(const SlotPlan& plan) {
+  std::uint64_t m = 0;
+  for (const auto& s : plan.gpu_slots) m += s.memory_bytes;
+  return m;
+}
+
+int gpu_slot_devices(const SlotPlan& plan) {
+  int n = 0;
+  for (const auto& s : plan.gpu_slots) n += static_cast<int>(s.devices.size());
+  return n;
+}
+
+std::string gres_type(const std::string& name) {
+  std::string t;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!t.empty() && t.back() != '_') t += '_';
+  }
+  while (!t.empty() && t.back() == '_') t.pop_back();
+  return t.empty() ? "gpu" : t;
+}
+
+std::string comment_lines(const SlotPlan& plan, const std::string& tool_line) {
+  const Requirements& r = plan.gpu_job;
+  std::string out = "# " + tool_line + "\n";
+  out += "# " + std::to_string(plan.gpu_slots.size()) + " GPU slot(s) of " + std::to_string(r.gpus) + " GPU, " +
+         std::to_string(r.total_cores()) + " cores, " + format_bytes(r.job_memory_bytes()) + " memory";
+  if (r.pinned_total_bytes() > 0) out += " (" + format_bytes(r.pinned_total_bytes()) + " pinned)";
+  out += "; " + std::to_string(plan.cpu_slots) + " CPU-only slot(s) of " + std::to_string(plan.cpu_job_cores) + " core(s)";
+  if (plan.cpu_job_memory_bytes) out += ", " + format_bytes(*plan.cpu_job_memory_bytes);
+  out += "\n";
+  for (const auto& w : plan.warnings) out += "# WARNING: " + w + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_plan_condor(const SlotPlan& plan, const NodeFacts& node) {
+  std::string out = comment_lines(plan, "HTCondor startd configuration written by gpumatch --plan for " + node_name(node));
+  int gpu_cores = gpu_slot_cores(plan);
+  std::uint64_t gpu_mem = gpu_slot_memory(plan);
+  int devices = gpu_slot_devices(plan);
+  int cpu_cores = plan.cpu_slots * plan.cpu_job_cores;
+  out += "use feature : GPUs\n";
+  out += "# Full UUIDs, MIG instances included, so CUDA_VISIBLE_DEVICES names the device the job got.\n";
+  out += "GPU_DISCOVERY_EXTRA = $(GPU_DISCOVERY_EXTRA) -uuid\n";
+  if (!plan.gpu_slots.empty()) {
+    out += "NUM_SLOTS_TYPE_1 = 1\n";
+    out += "SLOT_TYPE_1 = cpus=" + std::to_string(gpu_cores) + ", memory=" + std::to_string(mib(gpu_mem)) +
+           ", gpus=" + std::to_string(devices) + "\n";
+    out += "SLOT_TYPE_1_PARTITIONABLE = True\n";
+  }
+  if (plan.cpu_slots > 0) {
+    out += "NUM_SLOTS_TYPE_2 = 1\n";
+    out += "SLOT_TYPE_2 = cpus=" + std::to_string(cpu_cores);
+    if (plan.cpu_job_memory_bytes)
+      out += ", memory=" + std::to_string(mib(*plan.cpu_job_memory_bytes * static_cast<std::uint64_t>(plan.cpu_slots)));
+    else if (plan.memory_left_bytes)
+      out += ", memory=" + std::to_string(mib(*plan.memory_left_bytes));
+    out += ", gpus=0\n";
+    out += "SLOT_TYPE_2_PARTITIONABLE = True\n";
+  }
+  if (!plan.gpu_slots.empty() && plan.cpu_slots > 0) {
+    out += "# GPU jobs only on slot type 1 (dynamic slots of it have SlotTypeID -1), CPU-only jobs only on type 2;\n";
+    out += "# merge into your START expression.\n";
+    out += "GPUKIT_ON_GPU_SLOT = (SlotTypeID == 1 || SlotTypeID == -1)\n";
+    out += "GPUKIT_JOB_WANTS_GPU = (TARGET.RequestGPUs =!= undefined && TARGET.RequestGPUs > 0)\n";
+    out += "START = ($(GPUKIT_ON_GPU_SLOT)) == ($(GPUKIT_JOB_WANTS_GPU))\n";
+  }
+  if (plan.gpu_job.gpus > 0 && !plan.gpu_slots.empty()) {
+    out += "# Per GPU: " + std::to_string(plan.gpu_job.total_cores() / plan.gpu_job.gpus) + " cores, " +
+           std::to_string(mib(plan.gpu_job.job_memory_bytes() / plan.gpu_job.gpus)) + " MiB\n";
+  }
+  return out;
+}
+
+std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node) {
+  std::string host = node_name(node);
+  std::string out = comment_lines(plan, "Slurm lines written by gpumatch --plan for " + host);
+  int cpus = node.cpu_budget();
+  std::string type = "gpu";
+  std::vector<const NodeDevice*> gpus;
+  std::set<std::string> seen;
+  for (const auto& s : plan.gpu_slots)
+    for (const auto* d : s.devices)
+      if (seen.insert(d->id).second) gpus.push_back(d);
+  if (!gpus.empty()) type = gres_type(gpus.front()->name);
+  out += "# slurm.conf\n";
+  out += "NodeName=" + host + " CPUs=" + std::to_string(cpus);
+  if (auto mem = node.usable_memory_bytes()) out += " RealMemory=" + std::to_string(mib(*mem));
+  if (!gpus.empty()) out += " Gres=gpu:" + type + ":" + std::to_string(gpus.size());
+  out += " State=UNKNOWN\n";
+  const Requirements& r = plan.gpu_job;
+  if (!plan.gpu_slots.empty() && r.gpus > 0) {
+    out += "PartitionName=gpu Nodes=" + host + " MaxCPUsPerNode=" + std::to_string(gpu_slot_cores(plan)) +
+           " DefCpuPerGPU=" + std::to_string(r.total_cores() / r.gpus) +
+           " DefMemPerGPU=" + std::to_string(mib(r.job_memory_bytes() / static_cast<std::uint64_t>(r.gpus))) + "\n";
+  }
+  if (plan.cpu_slots > 0) {
+    out += "PartitionName=cpu Nodes=" + host + " MaxCPUsPerNode=" + std::to_string(plan.cpu_slots * plan.cpu_job_cores);
+    if (plan.cpu_job_memory_bytes)
+      out += " DefMemPerCPU=" + std::to_string(mib(*plan.cpu_job_memory_bytes / static_cast<std::uint64_t>(plan.cpu_job_cores)));
+    out += "\n";
+  }
+  if (!gpus.empty()) {
+    out += "# gres.conf\n";
+    bool mig = std::any_of(gpus.begin(), gpus.end(), [](const NodeDevice* d) { return d->kind == "mig"; });
+    bool amd = std::any_of(gpus.begin(), gpus.end(), [](const NodeDevice* d) { return d->vendor == "amd"; });
+    if (mig || amd) {
+      out += std::string("# ") + (mig ? "MIG instances" : "AMD GPUs") + " need the device files only the vendor library knows:\n";
+      out += std::string("AutoDetect=") + (amd ? "rsmi" : "nvml") + "\n";
+    } else {
+      out += "# File= assumes device minor numbers equal NVML indices; AutoDetect=nvml avoids the assumption.\n";
+      out += "# Cores= lists each GPU's local CPUs as gpuprobe read them (logical ids).\n";
+      for (const auto* d : gpus) {
+        out += "NodeName=" + host + " Name=gpu Type=" + type + " File=/dev/nvidia" + std::to_string(d->vendor_index);
+        if (!d->local_cpus.empty()) out += " Cores=" + format_cpu_list(d->local_cpus);
+        out += "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace gpukit

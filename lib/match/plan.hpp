@@ -1,0 +1,45 @@
+// Slot planning: for one node and a GPU job profile, how many GPU jobs and
+// CPU-only jobs fit, each GPU slot's share of cores, RAM and pinned memory, and
+// where a per-core memory limit cannot hold a GPU job's pinned memory. Rendered
+// as HTCondor partitionable-slot configuration or Slurm node and gres lines.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/document.hpp"
+#include "match/node.hpp"
+#include "match/placement.hpp"
+#include "match/requirements.hpp"
+#include "match/rules.hpp"
+
+namespace gpukit {
+
+struct PlanOptions {
+  int cpu_job_cores = 1;  // cores per CPU-only job
+  // Memory per core of a CPU-only job; default: the profile's memory_per_core_bytes.
+  std::optional<std::uint64_t> cpu_memory_per_core_bytes;
+};
+
+struct SlotPlan {
+  Requirements gpu_job;
+  std::vector<JobPlacement> gpu_slots;  // the GPU jobs that fit, each placed
+  int cpu_slots = 0;
+  int cpu_job_cores = 1;
+  std::optional<std::uint64_t> cpu_job_memory_bytes;
+  int cores_left = 0;                   // after GPU and CPU slots
+  std::optional<std::uint64_t> memory_left_bytes;
+  int idle_devices = 0;                 // fitting devices no GPU slot got
+  std::vector<std::string> warnings;
+};
+
+SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, const NodeFacts& node,
+                    const std::vector<DeviceVerdict>& verdicts);
+
+json to_json(const SlotPlan& plan);
+std::string render_plan_condor(const SlotPlan& plan, const NodeFacts& node);
+std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node);
+
+}  // namespace gpukit
