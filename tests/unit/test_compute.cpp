@@ -267,7 +267,7 @@ TEST_CASE("compute: the registry loads the fake GPU plugin beside the CPU") {
 }
 
 TEST_CASE("compute: the CUDA plugin without a driver reports 'no usable device' and the versions") {
-  std::string path = std::string(GPUKIT_TEST_BINDIR) + "/../plugins/gpukit-cuda.so";
+  std::string path = (std::filesystem::path(GPUKIT_TEST_BINDIR).parent_path() / "plugins/gpukit-cuda.so").string();
   if (!std::filesystem::exists(path)) {
     MESSAGE("gpukit-cuda.so not built (GPUKIT_CUDA=OFF): nothing to check");
     return;
