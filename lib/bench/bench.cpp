@@ -130,6 +130,7 @@ Result<int> run_bench(BenchOptions& o) {
   const std::string started = utc_timestamp();
 
   SelectionRequest request{o.devices};
+  if (auto st = check_device_tokens(request); !st) return st.error();
   const double init_timeout = std::min(o.common.timeout_s, max_init_timeout_s);
   const bool gpus = selection_needs_gpus(request);
   if (gpus) {

@@ -182,6 +182,7 @@ ResultRecord Runner::measure_guarded(const BenchDevice& d, const WorkloadEntry& 
     ResultRecord r = detail::result_header(*w.make());
     r.status = "skipped";
     r.reason = d.unusable.empty() ? "no compute backend can run this device" : d.unusable;
+    finish(r, &d.facts);  // the peak is still known from gpuprobe's facts
     return r;
   }
   WorkloadContext ctx = context_for(d);

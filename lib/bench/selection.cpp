@@ -204,6 +204,8 @@ BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& devi
   json& e = b.environment;
   e["backend"] = b.backend.empty() ? json(nullptr) : json(b.backend);
   e["arch"] = info ? json(info->arch) : json(nullptr);
+  e["runtime_ordinal"] = info ? json(info->ordinal) : json(nullptr);
+  if (p.kind == "mig") e["parent_uuid"] = b.parent_uuid;
   e["pci_bus_id"] = p.pci.empty() ? (info ? json(info->pci_bus_id) : json(nullptr)) : json(p.pci);
   e["numa_node"] = b.numa_node >= 0 ? json(b.numa_node) : json(nullptr);
   e["driver_version"] = nullptr;
@@ -256,6 +258,13 @@ BenchDevice cpu_device(const std::shared_ptr<Device>& device, const json& doc) {
 }
 
 }  // namespace
+
+Status check_device_tokens(const SelectionRequest& r) {
+  for (const auto& t : split_tokens(r.tokens))
+    if (t != "cpu" && t != "gpu" && t != "all" && !is_index(t) && t.rfind("GPU-", 0) != 0 && t.rfind("MIG-", 0) != 0)
+      return usage_error("unknown device '" + t + "' (use an index, a GPU- or MIG- UUID, cpu, gpu or all)", "--device");
+  return {};
+}
 
 bool selection_needs_gpus(const SelectionRequest& r) {
   for (const auto& t : split_tokens(r.tokens))

@@ -21,6 +21,8 @@ struct Selection {
   std::vector<std::string> warnings;  // visible devices nothing can run, and why
 };
 
+// A usage error for a token of no known form (checked before anything is probed).
+Status check_device_tokens(const SelectionRequest& request);
 // Whether the tokens name anything but the CPU (then the gpuprobe sections are needed).
 bool selection_needs_gpus(const SelectionRequest& request);
 // Whether the tokens include the CPU.

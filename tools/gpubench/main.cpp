@@ -17,12 +17,11 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-r,--repetitions", o.repetitions, "Timed repetitions; the figure is their median")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_option("--warmup", o.warmup, "Untimed repetitions first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--warmup", o.warmup, "Untimed repetitions first")->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_flag("--quick", o.quick, "The micro suite in at most 15 s per device; not for accounting or comparison");
   app.add_option("--run-timeout", o.run_timeout_s, "Deadline of the whole run in seconds")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str()
       ->type_name("SECONDS");
   app.add_option("--array-size", o.array_size, "Bytes per stream array (default: 4x the last-level cache, at least 256MiB on GPUs)")
