@@ -3,6 +3,7 @@
 // source, no global #define cudaX hipX.
 #pragma once
 
+#include <cuda.h>  // CUuuid, CUdevice only: the driver API is reached through the runtime
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -39,9 +40,29 @@ inline std::string format_uuid(const unsigned char* b) {
                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   return s;
 }
-// "GPU-…" as nvidia-smi prints it (MIG instances are told apart by the host,
-// which matches the bytes against the MIG UUIDs gpuprobe found).
-inline std::string device_uuid(const props_t& p, int) {
+// "GPU-" and the device's UUID bytes; the host matches MIG instances by the
+// bytes against gpuprobe's MIG UUIDs. The driver's cuDeviceGetUuid_v2 (CUDA
+// 11.4) gives a MIG instance its own UUID where cudaDeviceProp::uuid may give
+// the parent's; it is reached through the runtime, so no libcuda is linked.
+inline std::string device_uuid(const props_t& p, int ordinal) {
+  void* get_uuid = nullptr;
+  void* device_get = nullptr;
+  cudaDriverEntryPointQueryResult found_uuid{}, found_device{};
+#if CUDART_VERSION >= 12050
+  cudaGetDriverEntryPointByVersion("cuDeviceGetUuid", &get_uuid, 11040, cudaEnableDefault, &found_uuid);
+  cudaGetDriverEntryPointByVersion("cuDeviceGet", &device_get, 2000, cudaEnableDefault, &found_device);
+#else
+  cudaGetDriverEntryPoint("cuDeviceGetUuid", &get_uuid, cudaEnableDefault, &found_uuid);
+  cudaGetDriverEntryPoint("cuDeviceGet", &device_get, cudaEnableDefault, &found_device);
+#endif
+  if (get_uuid && device_get && found_uuid == cudaDriverEntryPointSuccess && found_device == cudaDriverEntryPointSuccess) {
+    CUdevice dev = 0;
+    CUuuid u{};
+    if (reinterpret_cast<CUresult (*)(CUdevice*, int)>(device_get)(&dev, ordinal) == CUDA_SUCCESS &&
+        reinterpret_cast<CUresult (*)(CUuuid*, CUdevice)>(get_uuid)(&u, dev) == CUDA_SUCCESS)
+      return "GPU-" + format_uuid(reinterpret_cast<const unsigned char*>(u.bytes));
+  }
+  (void)cudaGetLastError();  // a failed lookup must not stick to the next call
   return "GPU-" + format_uuid(reinterpret_cast<const unsigned char*>(p.uuid.bytes));
 }
 inline std::string device_arch(const props_t& p) { return "sm_" + std::to_string(p.major * 10 + p.minor); }
