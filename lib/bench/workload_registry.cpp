@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "bench/workloads.hpp"
 
@@ -49,5 +50,23 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
     if (chosen[i]) names.push_back(all[i].name);
   return names;
 }
+
+namespace detail {
+
+std::uint64_t inner_repetitions(double one_s, double target_s, std::uint64_t limit) {
+  if (!(one_s > 0)) return limit;
+  double k = std::ceil(target_s / one_s);
+  return static_cast<std::uint64_t>(std::clamp(k, 1.0, static_cast<double>(limit)));
+}
+
+Result<std::uint64_t> memory_budget(WorkloadContext& ctx, double share) {
+  auto free_bytes = ctx.device->free_memory();
+  if (!free_bytes) return free_bytes.error();
+  auto budget = static_cast<std::uint64_t>(static_cast<double>(*free_bytes) * share);
+  if (ctx.config.max_memory_bytes) budget = std::min(budget, ctx.config.max_memory_bytes);
+  return budget;
+}
+
+}  // namespace detail
 
 }  // namespace gpukit

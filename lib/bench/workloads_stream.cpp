@@ -240,18 +240,4 @@ std::unique_ptr<Workload> make_stream_workload(const std::string& op) {
   return nullptr;
 }
 
-std::uint64_t inner_repetitions(double one_s, double target_s, std::uint64_t limit) {
-  if (!(one_s > 0)) return limit;
-  double k = std::ceil(target_s / one_s);
-  return static_cast<std::uint64_t>(std::clamp(k, 1.0, static_cast<double>(limit)));
-}
-
-Result<std::uint64_t> memory_budget(WorkloadContext& ctx, double share) {
-  auto free_bytes = ctx.device->free_memory();
-  if (!free_bytes) return free_bytes.error();
-  auto budget = static_cast<std::uint64_t>(static_cast<double>(*free_bytes) * share);
-  if (ctx.config.max_memory_bytes) budget = std::min(budget, ctx.config.max_memory_bytes);
-  return budget;
-}
-
 }  // namespace gpukit::detail
