@@ -164,8 +164,10 @@ json bench_section(const RunReport& run, const ReportContext& ctx) {
   b["devices"] = devices;
   json node_results = json::array();
   for (const auto& r : run.node_results) node_results.push_back(result_json(r));
+  bool concurrent = false;
+  for (const auto& r : run.node_results) concurrent = concurrent || r.concurrent;
   b["node"] = {{"devices", run.node_devices},
-               {"concurrent", run.node_devices.size() >= 2},
+               {"concurrent", concurrent},
                {"results", node_results}};
   // Filled by the scoring step (reference-normalised, HEPscore-style); null until it exists.
   b["scores"] = {{"gpu_node", nullptr}, {"cpu_node", nullptr}, {"node", nullptr}, {"cpu_per_core", nullptr},

@@ -121,7 +121,7 @@ std::vector<std::string> visible_ids(const json& doc, const std::vector<ProbeDev
       continue;
     }
     int index = integer(v, "gpu_index");
-    if (doc["gpus"].is_array() && index >= 0 && static_cast<size_t>(index) < doc["gpus"].size())
+    if (doc.contains("gpus") && doc["gpus"].is_array() && index >= 0 && static_cast<size_t>(index) < doc["gpus"].size())
       ids.push_back("pci-" + str(doc["gpus"][static_cast<size_t>(index)], "pci_bus_id"));
   }
   return ids;
