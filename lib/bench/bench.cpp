@@ -1,0 +1,192 @@
+#include "bench/bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "bench/progress.hpp"
+#include "bench/report.hpp"
+#include "bench/runner.hpp"
+#include "bench/selection.hpp"
+#include "compute/registry.hpp"
+#include "core/io.hpp"
+#include "core/units.hpp"
+#include "probe/probe.hpp"
+#include "vendors/telemetry.hpp"
+
+namespace gpukit {
+
+namespace {
+
+constexpr double max_init_timeout_s = 60;  // probing and plugin initialisation
+
+// Energy meters for the selected devices: NVML for NVIDIA GPUs (the parent's
+// counter for a MIG instance: clocks only), RAPL for the CPU.
+json attach_meters(std::vector<BenchDevice>& devices, double timeout_s) {
+  json status = json::object();
+  std::shared_ptr<TelemetrySource> nvml;
+  std::string nvml_problem;
+  bool nvml_tried = false;
+  for (auto& d : devices) {
+    if (d.kind == "cpu") {
+      auto rapl = open_rapl_meter();
+      if (rapl) {
+        d.meter = *rapl;
+        status["rapl"] = "ok";
+      } else {
+        d.energy_reason = "CPU energy: " + rapl.error().what();
+        status["rapl"] = rapl.error().what();
+      }
+      continue;
+    }
+    if (d.vendor == "amd") {
+      d.energy_reason = "AMD energy counter: this build has no amd_smi telemetry source";
+      status["amd_smi"] = "not read by this build";
+      continue;
+    }
+    if (d.vendor != "nvidia") {
+      d.energy_reason = "no telemetry for " + (d.vendor.empty() ? std::string("this device") : d.vendor + " GPUs");
+      continue;
+    }
+    if (!nvml_tried) {
+      nvml_tried = true;
+      auto opened = open_nvidia_telemetry(timeout_s);
+      if (opened) {
+        nvml = std::shared_ptr<TelemetrySource>(std::move(*opened));
+        status["nvml"] = "ok";
+      } else {
+        nvml_problem = opened.error().what();
+        status["nvml"] = nvml_problem;
+      }
+    }
+    if (!nvml) {
+      d.energy_reason = "NVML: " + nvml_problem;
+      continue;
+    }
+    const auto known = nvml->devices();
+    const std::string target = d.kind == "mig" ? d.parent_uuid : d.id;
+    if (std::find(known.begin(), known.end(), target) == known.end()) {
+      d.energy_reason = "NVML does not list " + (target.empty() ? d.id : target);
+      continue;
+    }
+    d.meter = make_telemetry_meter(nvml, target, d.kind == "gpu");
+  }
+  return status;
+}
+
+}  // namespace
+
+Result<RunConfig> make_run_config(const BenchOptions& o) {
+  RunConfig c;
+  if (o.repetitions < 1) return usage_error("must be at least 1", "--repetitions");
+  if (o.warmup < 0) return usage_error("must not be negative", "--warmup");
+  c.repetitions = o.repetitions;
+  c.warmup = o.warmup;
+  c.quick = o.quick;
+  c.workload_timeout_s = o.common.timeout_s;
+  if (!(o.run_timeout_s > 0)) return usage_error("must be positive", "--run-timeout");
+  c.run_timeout_s = o.run_timeout_s;
+  if (!o.array_size.empty()) {
+    auto b = parse_bytes(o.array_size);
+    if (!b) return usage_error(b.error().message, "--array-size");
+    if (*b < 8192) return usage_error("must be at least 8KiB", "--array-size");
+    c.array_bytes = *b;
+  }
+  auto t = parse_bytes(o.max_transfer);
+  if (!t) return usage_error(t.error().message, "--max-transfer");
+  if (*t < 4096) return usage_error("must be at least 4KiB", "--max-transfer");
+  c.max_transfer_bytes = *t;
+  if (!o.max_memory.empty()) {
+    auto m = parse_bytes(o.max_memory);
+    if (!m) return usage_error(m.error().message, "--max-memory");
+    if (*m < (1u << 20)) return usage_error("must be at least 1MiB", "--max-memory");
+    c.max_memory_bytes = *m;
+  }
+  if (o.memtest_fraction != 0 && !(o.memtest_fraction > 0 && o.memtest_fraction <= 0.95))
+    return usage_error("must be in (0, 0.95]", "--memtest-fraction");
+  c.memtest_fraction = o.memtest_fraction;
+  c.seed = o.seed ? o.seed
+                  : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  c.node = !o.no_node;
+  if (c.quick) {
+    // At most 15 s per device: fewer repetitions, shorter regions and power window.
+    c.repetitions = std::min(c.repetitions, 3);
+    c.warmup = std::min(c.warmup, 1);
+    c.target_region_s = 0.005;
+    c.energy_window_s = 0.25;
+  }
+  auto names = select_workloads(o.workloads);
+  if (!names) return names.error();
+  c.workloads = *names;
+  return c;
+}
+
+Result<int> run_bench(BenchOptions& o) {
+  auto config = make_run_config(o);
+  if (!config) return config.error();
+  auto input = read_document(o.common.input);
+  if (!input) return input.error();
+  Document doc = input->value_or(Document());
+  const std::string started = utc_timestamp();
+
+  SelectionRequest request{o.devices};
+  if (auto st = check_device_tokens(request); !st) return st.error();
+  const double init_timeout = std::min(o.common.timeout_s, max_init_timeout_s);
+  const bool gpus = selection_needs_gpus(request);
+  if (gpus) {
+    ProbeRequest probe;
+    probe.timeout_s = init_timeout;
+    if (auto st = ensure_probed(doc, probe); !st) return st.error();
+  }
+  RegistryOptions ro;
+  ro.plugins = gpus;
+  ro.timeout_s = init_timeout;
+  auto registry = ComputeRegistry::open(ro);
+  if (!registry) return registry.error();
+  auto selection = select_devices(doc.root(), *registry, request);
+  if (!selection) return selection.error();
+  for (const auto& w : selection->warnings) warn("gpubench", o.common, w);
+  for (const auto& p : registry->plugins())
+    if (p.state == PluginState::timeout) warn("gpubench", o.common, p.message());
+
+  ReportContext ctx;
+  ctx.config = *config;
+  ctx.started_at = started;
+  ctx.plugins = registry->plugins();
+  ctx.telemetry = attach_meters(selection->devices, init_timeout);
+
+  std::vector<WorkloadEntry> entries;
+  for (const auto& e : workload_registry())
+    if (std::find(config->workloads.begin(), config->workloads.end(), e.name) != config->workloads.end())
+      entries.push_back(e);
+
+  Runner runner(*config, registry->host_memory(), PeakModel::load(), registry->host_memory()->numa_nodes());
+  Progress progress(std::cerr, stderr_is_terminal() && !o.common.quiet);
+  runner.on_progress([&](int done, int total, const std::string& label) { progress.update(done, total, label); });
+  RunReport report = runner.run(selection->devices, entries);
+  progress.finish();
+
+  json section = bench_section(report, ctx);
+  std::string text;
+  if (o.common.format == "table") {
+    text = render_bench_table(section);
+  } else if (o.common.format == "csv") {
+    text = render_bench_csv(section);
+  } else {
+    doc.set_section("bench", std::move(section));
+    text = doc.dump();
+    section = doc.root()["bench"];
+  }
+  if (auto st = write_output(text, o.common.output); !st) return st.error();
+
+  bool timed_out = false;
+  for (const auto& p : registry->plugins()) timed_out = timed_out || p.state == PluginState::timeout;
+  if (report.deadline_hit || timed_out) {
+    warn("gpubench", o.common, "a deadline expired: the results measured so far are written; the rest are marked");
+    return static_cast<int>(ExitCode::deadline);
+  }
+  if (section["status"] == "failed") return static_cast<int>(ExitCode::negative);
+  return static_cast<int>(ExitCode::success);
+}
+
+}  // namespace gpukit

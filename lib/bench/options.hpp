@@ -1,0 +1,47 @@
+// gpubench's options (bound to the command line by tools/gpubench) and the run
+// configuration the runner derives from them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/cli.hpp"
+
+namespace gpukit {
+
+struct BenchOptions {
+  CommonOptions common;                // --timeout: the deadline of each workload on each device
+  std::vector<std::string> devices;    // --device: indices, GPU-/MIG- UUIDs, cpu, gpu, all
+  std::vector<std::string> workloads;  // --workload: names or families; empty: all
+  int repetitions = 5;
+  int warmup = 1;
+  bool quick = false;
+  double run_timeout_s = 3600;         // the whole run
+  std::string array_size;              // per stream array ("" = at least 4x the last-level cache)
+  std::string max_transfer = "1GiB";   // largest host-device transfer of the sweep
+  std::string max_memory;              // cap on what one workload allocates ("" = none)
+  double memtest_fraction = 0;         // share of free memory the memory test takes (0: 0.9 GPU, 0.25 CPU)
+  std::uint64_t seed = 0;              // 0: from the clock
+  bool no_node = false;                // skip the all-devices-at-once run
+};
+
+struct RunConfig {
+  int repetitions = 5;
+  int warmup = 1;
+  bool quick = false;
+  double workload_timeout_s = 120;
+  double run_timeout_s = 3600;
+  std::uint64_t array_bytes = 0;            // 0: automatic
+  std::uint64_t max_transfer_bytes = 1ull << 30;
+  std::uint64_t max_memory_bytes = 0;       // 0: no cap
+  double memtest_fraction = 0;              // 0: automatic
+  double target_region_s = 0.02;            // each timed region is calibrated to last at least this
+  double energy_window_s = 1.0;             // sustained run for the power reading
+  double quick_budget_s = 15;               // --quick: per device
+  std::uint64_t seed = 1;
+  bool node = true;
+  std::vector<std::string> workloads;       // selected names (expanded from families)
+};
+
+}  // namespace gpukit

@@ -1,0 +1,72 @@
+#include <algorithm>
+#include <cmath>
+
+#include "bench/workloads.hpp"
+
+namespace gpukit {
+
+const std::vector<WorkloadEntry>& workload_registry() {
+  using namespace detail;
+  static const std::vector<WorkloadEntry> entries = [] {
+    std::vector<WorkloadEntry> e;
+    for (const char* op : {"copy", "mul", "add", "triad", "dot"})
+      e.push_back({std::string("stream_") + op, "stream", [op] { return make_stream_workload(op); }});
+    for (const char* p : {"fp64", "fp32", "fp16", "bf16", "int32"})
+      e.push_back({std::string("fma_") + p, "fma", [p] { return make_fma_workload(p); }});
+    for (bool remote : {false, true})
+      for (const char* memory : {"pinned", "pageable"}) {
+        if (remote && std::string(memory) == "pageable") continue;  // placement matters for DMA from pinned memory
+        for (const char* dir : {"h2d", "d2h", "bidir"})
+          e.push_back({std::string(dir) + "_" + memory + (remote ? "_remote" : ""), "transfer",
+                       [dir, memory, remote] { return make_transfer_workload(dir, memory, remote); }});
+      }
+    e.push_back({"launch_latency", "launch", [] { return make_launch_workload(); }});
+    e.push_back({"memtest", "memtest", [] { return make_memtest_workload(); }});
+    return e;
+  }();
+  return entries;
+}
+
+Result<std::vector<std::string>> select_workloads(const std::vector<std::string>& tokens) {
+  const auto& all = workload_registry();
+  if (tokens.empty()) {
+    std::vector<std::string> names;
+    for (const auto& w : all) names.push_back(w.name);
+    return names;
+  }
+  std::vector<bool> chosen(all.size(), false);
+  for (const auto& t : tokens) {
+    bool matched = false;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (all[i].name == t || all[i].family == t) chosen[i] = matched = true;
+    if (!matched) {
+      std::string known = "stream, fma, transfer, launch, memtest";
+      for (const auto& w : all) known += ", " + w.name;
+      return usage_error("unknown workload '" + t + "' (known: " + known + ")", "--workload");
+    }
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (chosen[i]) names.push_back(all[i].name);
+  return names;
+}
+
+namespace detail {
+
+std::uint64_t inner_repetitions(double one_s, double target_s, std::uint64_t limit) {
+  if (!(one_s > 0)) return limit;
+  double k = std::ceil(target_s / one_s);
+  return static_cast<std::uint64_t>(std::clamp(k, 1.0, static_cast<double>(limit)));
+}
+
+Result<std::uint64_t> memory_budget(WorkloadContext& ctx, double share) {
+  auto free_bytes = ctx.device->free_memory();
+  if (!free_bytes) return free_bytes.error();
+  auto budget = static_cast<std::uint64_t>(static_cast<double>(*free_bytes) * share);
+  if (ctx.config.max_memory_bytes) budget = std::min(budget, ctx.config.max_memory_bytes);
+  return budget;
+}
+
+}  // namespace detail
+
+}  // namespace gpukit

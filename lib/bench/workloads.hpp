@@ -1,0 +1,28 @@
+// The workload implementations, one factory per kind (workload_registry() lists them).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bench/workload.hpp"
+
+namespace gpukit::detail {
+
+// "copy", "mul", "add", "triad", "dot"
+std::unique_ptr<Workload> make_stream_workload(const std::string& op);
+// "fp64", "fp32", "fp16", "bf16", "int32"
+std::unique_ptr<Workload> make_fma_workload(const std::string& precision);
+// direction "h2d", "d2h", "bidir"; memory "pinned", "pageable"; remote: host
+// buffers on a NUMA node other than the GPU's
+std::unique_ptr<Workload> make_transfer_workload(const std::string& direction, const std::string& memory, bool remote);
+std::unique_ptr<Workload> make_launch_workload();
+std::unique_ptr<Workload> make_memtest_workload();
+
+// Inner repetitions so that a timed region of operations taking `one_s` each
+// lasts at least `target_s`, within [1, limit].
+std::uint64_t inner_repetitions(double one_s, double target_s, std::uint64_t limit);
+
+// Device memory a workload may take: free memory x `share`, capped by --max-memory.
+Result<std::uint64_t> memory_budget(WorkloadContext& ctx, double share);
+
+}  // namespace gpukit::detail

@@ -1,0 +1,35 @@
+// The kernels every backend offers, by name, and the KernelArgs fields each reads.
+// Element type is double unless the name says otherwise; n counts elements.
+#pragma once
+
+namespace gpukit::kernel {
+
+// out[i] = scalar
+inline constexpr const char* fill_f64 = "fill_f64";
+// out[i] = uniform in [scalar, scalar2) from (seed, i): kernels/random.cuh
+inline constexpr const char* random_f64 = "random_f64";
+// BabelStream's kernels with its names (out = c, b, c, a): copy c = a; mul b = s*c;
+// add c = a + b; triad a = b + s*c.
+inline constexpr const char* stream_copy = "stream_copy";    // out = in0
+inline constexpr const char* stream_mul = "stream_mul";      // out = scalar * in0
+inline constexpr const char* stream_add = "stream_add";      // out = in0 + in1
+inline constexpr const char* stream_triad = "stream_triad";  // out = in0 + scalar * in1
+// out[0] = sum in0[i] * in1[i]; scratch: partial sums, scratch_elements >= 1024
+inline constexpr const char* stream_dot = "stream_dot";
+// n work items, each running independent chains x = x*scalar + scalar2 for
+// `iterations` steps (a multiple of 64) from starting values drawn from seed;
+// out[item] (double) = the sum of its chains in order (kernels/fma.cuh).
+inline constexpr const char* fma_fp64 = "fma_fp64";
+inline constexpr const char* fma_fp32 = "fma_fp32";
+inline constexpr const char* fma_fp16 = "fma_fp16";
+inline constexpr const char* fma_bf16 = "fma_bf16";
+inline constexpr const char* fma_int32 = "fma_int32";   // scalar, scalar2 taken as uint32
+// Does nothing: launch latency.
+inline constexpr const char* empty = "empty";
+// out: n 64-bit words; write: out[i] = pattern(seed, i); verify: scratch[0] +=
+// mismatches, scratch[1] = min(first bad index) (scratch holds uint64, [1]
+// initialised to UINT64_MAX by the caller)
+inline constexpr const char* memtest_write = "memtest_write";
+inline constexpr const char* memtest_verify = "memtest_verify";
+
+}  // namespace gpukit::kernel

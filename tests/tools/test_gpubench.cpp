@@ -1,0 +1,273 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "test_support.hpp"
+
+using gpukit::test::fake;
+using gpukit::test::fixture;
+using gpukit::test::RunOptions;
+using gpukit::test::run_tool;
+using json = nlohmann::json;
+
+namespace {
+
+// Small and quick: CI runs every workload on the CPU at these sizes.
+const std::vector<std::string> small = {"--repetitions", "2", "--max-memory", "24MiB", "--max-transfer", "1MiB"};
+
+std::vector<std::string> args(std::vector<std::string> a) {
+  a.insert(a.end(), small.begin(), small.end());
+  return a;
+}
+
+RunOptions with_plugins(const std::string& dir, std::map<std::string, std::string> env = {}) {
+  RunOptions o;
+  o.env = std::move(env);
+  o.env["GPUKIT_PLUGIN_PATH"] = dir.empty() ? gpukit::test::temp_dir() : fake("plugins/" + dir);
+  return o;
+}
+
+const json& result(const json& device, const std::string& workload) {
+  for (const auto& r : device["results"])
+    if (r["workload"] == workload) return r;
+  FAIL("no result for " << workload);
+  static json none;
+  return none;
+}
+
+std::string bench_problems(const json& doc) {
+  std::string p = gpukit::test::validate_against(doc, "document.schema.json");
+  return p + gpukit::test::validate_against(doc["bench"], "bench.schema.json");
+}
+
+}  // namespace
+
+TEST_CASE("gpubench: the CPU suite into a pipe is a valid document with every workload accounted for") {
+  auto r = run_tool("gpubench", args({"--device", "cpu", "--quick"}));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());  // no progress bar into a pipe
+  json doc = json::parse(r.out);
+  CHECK(gpukit::test::validate_document(doc) == "");
+  const json& b = doc["bench"];
+  CHECK(b["quick"] == true);
+  CHECK(b["comparable"] == false);
+  REQUIRE(b["devices"].size() == 1);
+  const json& cpu = b["devices"][0];
+  CHECK(cpu["id"] == "cpu");
+  CHECK(cpu["results"].size() == 21);
+  for (const auto& res : cpu["results"]) {
+    INFO(res["workload"].get<std::string>() << " " << res["status"] << " " << res["reason"]);
+    CHECK(res["status"] != "failed");
+    if (res["status"] == "skipped") CHECK(res["reason"].is_string());
+    if (res["status"] == "ok") CHECK(res["validation"]["passed"] == true);
+  }
+  CHECK(result(cpu, "stream_triad")["value"].get<double>() > 0);
+  CHECK(result(cpu, "fma_fp64")["peak"]["value"].is_number());
+}
+
+TEST_CASE("gpubench: keeps the other sections of the document it reads") {
+  RunOptions o;
+  o.stdin_data = R"({"schema":"gpukit/1","match":{"answer":42}})";
+  auto r = run_tool("gpubench", args({"--device", "cpu", "-w", "stream_copy"}), o);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(doc["match"]["answer"] == 42);
+  CHECK(doc["bench"]["devices"][0]["results"].size() == 1);
+  CHECK(doc["bench"]["comparable"] == true);
+}
+
+TEST_CASE("gpubench: table and CSV") {
+  auto t = run_tool("gpubench", args({"--device", "cpu", "-w", "stream_triad,launch", "--format", "table"}));
+  REQUIRE(t.exit_code == 0);
+  CHECK(t.out.rfind("DEVICE", 0) == 0);
+  CHECK(t.out.find("launch_latency") != std::string::npos);
+  auto c = run_tool("gpubench", args({"--device", "cpu", "-w", "stream_triad", "-f", "csv"}));
+  REQUIRE(c.exit_code == 0);
+  CHECK(c.out.rfind("device,kind,workload,precision,status,value,unit,", 0) == 0);
+  CHECK(c.out.find("\ncpu,cpu,stream_triad,fp64,ok,") != std::string::npos);
+}
+
+TEST_CASE("gpubench: bad input is one line on stderr, exit 2, nothing on stdout") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--repetitions", "0"}, "gpubench: --repetitions: Value 0 not in range 1 to 100000 (see gpubench --help)"},
+      {{"--device", "cpu", "--run-timeout", "0"}, "gpubench: --run-timeout: must be positive"},
+      {{"--device", "warp9"}, "gpubench: --device: unknown device 'warp9' (use an index, a GPU- or MIG- UUID, cpu, gpu or all)"},
+      {{"--device", "cpu", "-w", "nope"}, "gpubench: --workload: unknown workload 'nope' (known: stream, fma, transfer"},
+      {{"--device", "cpu", "--max-transfer", "12 parsecs"}, "gpubench: --max-transfer: "},
+      {{"--device", "cpu", "--memtest-fraction", "2"}, "gpubench: --memtest-fraction: must be in (0, 0.95]"},
+      {{"--device", "cpu", "--array-size", "1k"}, "gpubench: --array-size: must be at least 8KiB"},
+      {{"--device", "cpu", "--max-memory", "1k"}, "gpubench: --max-memory: must be at least 1MiB"},
+      {{"--device", "cpu", "--input", "/no/such/file.json"}, "gpubench: /no/such/file.json: cannot open: No such file or directory"},
+  };
+  for (const auto& c : cases) {
+    auto r = run_tool("gpubench", c.args);
+    INFO(c.args.front() << " -> " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind(c.message, 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  RunOptions bad;
+  bad.stdin_data = "{\"schema\": \"gpukit/1\", \"gpus\": {}}";
+  auto r = run_tool("gpubench", {"--device", "cpu"}, bad);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "gpubench: <stdin>: /gpus: expected an array, found object\n");
+}
+
+TEST_CASE("gpubench: a GPU through a plugin: every workload, transfers included, and the node figures") {
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-fake-gpu.json"), "--quick"}), with_plugins("fakegpu"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& b = doc["bench"];
+  REQUIRE(b["devices"].size() == 2);  // default: the CPU and gpuprobe's visible GPU
+  const json& gpu = b["devices"][1];
+  CHECK(gpu["id"] == "GPU-f4ce0000-0000-4000-8000-000000000001");
+  CHECK(gpu["backend"] == "fakegpu");
+  CHECK(gpu["environment"]["plugin"]["file"] == "gpukit-fakegpu.so");
+  CHECK(result(gpu, "h2d_pinned")["status"] == "ok");
+  CHECK(result(gpu, "bidir_pageable")["status"] == "ok");
+  CHECK(result(gpu, "h2d_pinned")["details"]["sweep"].size() >= 2);
+  CHECK(result(gpu, "h2d_pinned")["peak"]["source"] == "PCIe gen 4 x16, one direction");
+  CHECK(result(gpu, "h2d_pinned_remote")["reason"] == "this host has one NUMA node: there is no remote placement");
+  // No NVML here, or an NVML that does not know the fake GPU: no power, and why.
+  CHECK(result(gpu, "stream_triad")["power_w_mean"].is_null());
+  CHECK(result(gpu, "stream_triad")["energy_reason"].get<std::string>().find("NVML") != std::string::npos);
+  // One GPU: the node's figures are its own.
+  CHECK(b["node"]["devices"] == json::array({"GPU-f4ce0000-0000-4000-8000-000000000001"}));
+  CHECK(b["node"]["concurrent"] == false);
+  CHECK(b["node"]["results"].size() == 19);
+}
+
+TEST_CASE("gpubench: two GPUs run at once for the node figures") {
+  auto r = run_tool("gpubench",
+                    args({"--input", fixture("bench/node-two-fake-gpus.json"), "--device", "gpu", "-w", "stream_triad,launch"}),
+                    with_plugins("fakegpu", {{"GPUKIT_FAKE_GPU_COUNT", "2"}}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& node = doc["bench"]["node"];
+  CHECK(node["concurrent"] == true);
+  REQUIRE(node["results"].size() == 1);  // launch latency does not add up
+  const json& triad = node["results"][0];
+  CHECK(triad["status"] == "ok");
+  CHECK(triad["concurrent"] == true);
+  CHECK(triad["devices"].size() == 2);
+  CHECK(triad["value"].get<double>() > 0);
+}
+
+TEST_CASE("gpubench: a hung kernel ends in exit 4 within the deadline plus one second, with what was measured") {
+  const double timeout = 2;
+  auto r = run_tool("gpubench",
+                    args({"--input", fixture("bench/node-fake-gpu.json"), "--device", "0", "-w", "stream_copy,stream_triad,stream_dot",
+                          "--timeout", "2", "--no-node"}),
+                    with_plugins("fakegpu", {{"GPUKIT_FAKE_GPU_HANG", "stream_triad"}}));
+  CHECK(r.exit_code == 4);
+  CHECK(r.seconds < timeout + 1 + 1.5);  // + start-up and the stream_copy measured before
+  CHECK(r.err.find("gpubench: warning: a deadline expired") != std::string::npos);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& b = doc["bench"];
+  CHECK(b["status"] == "deadline");
+  const json& gpu = b["devices"][0];
+  CHECK(result(gpu, "stream_copy")["status"] == "ok");
+  const json& triad = result(gpu, "stream_triad");
+  CHECK(triad["status"] == "failed");
+  CHECK(triad["reason"].get<std::string>().find("did not return within 2 s (a kernel or driver call hung)") !=
+        std::string::npos);
+  CHECK(triad["duration_s"].get<double>() <= timeout + 0.5);
+  CHECK(result(gpu, "stream_dot")["status"] == "skipped");
+}
+
+TEST_CASE("gpubench: a wrong result fails validation: exit 1 and no number") {
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-fake-gpu.json"), "--device", "0", "-w", "stream,fma_fp64"}),
+                    with_plugins("fakegpu", {{"GPUKIT_FAKE_GPU_BROKEN", "stream_triad"}}));
+  CHECK(r.exit_code == 1);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  CHECK(doc["bench"]["status"] == "failed");
+  const json& triad = result(doc["bench"]["devices"][0], "stream_triad");
+  CHECK(triad["status"] == "failed");
+  CHECK(triad["value"].is_null());
+  CHECK(triad["validation"]["passed"] == false);
+  CHECK(triad["reason"].get<std::string>().rfind("validation failed", 0) == 0);
+  CHECK(result(doc["bench"]["devices"][0], "stream_add")["status"] == "ok");
+}
+
+TEST_CASE("gpubench: a device asked for that nothing can run is exit 3 naming the plugin's reason") {
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-h100-unbacked.json"), "--device", "0"}), with_plugins(""));
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.err.rfind("gpubench: --device: GPU-0b1e0000-0000-4000-8000-0000000000aa (NVIDIA H100 80GB HBM3): no compute "
+                    "backend can run it: plugin gpukit-cuda.so: not installed (searched ",
+                    0) == 0);
+  auto missing = run_tool("gpubench", args({"--input", fixture("bench/node-fake-gpu.json"), "--device", "MIG-0000"}),
+                          with_plugins("fakegpu"));
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err ==
+        "gpubench: --device: MIG-0000 is not on this node (gpuprobe found 0=GPU-f4ce0000-0000-4000-8000-000000000001)\n");
+}
+
+TEST_CASE("gpubench: by default a GPU nothing can run is listed, skipped with the reason, and the CPU goes on") {
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-h100-unbacked.json"), "-w", "stream_triad"}),
+                    with_plugins("abi"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("gpubench: warning: GPU-0b1e0000-0000-4000-8000-0000000000aa: no compute backend can run it: plugin "
+                   "gpukit-cuda.so: built for backend ABI") != std::string::npos);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& b = doc["bench"];
+  bool abi_reported = false;
+  for (const auto& be : b["backends"])
+    if (be["file"] == "gpukit-cuda.so") abi_reported = be["status"] == "abi_mismatch";
+  CHECK(abi_reported);
+  CHECK(b["devices"][0]["id"] == "cpu");
+  CHECK(result(b["devices"][0], "stream_triad")["status"] == "ok");
+  const json& h100 = b["devices"][1];
+  CHECK(h100["unusable"].get<std::string>().rfind("no compute backend can run it", 0) == 0);
+  CHECK(result(h100, "stream_triad")["status"] == "skipped");
+  // Its peak is still known from gpuprobe's facts.
+  CHECK(result(h100, "stream_triad")["peak"]["value"].get<double>() == doctest::Approx(3352.32));
+}
+
+TEST_CASE("gpubench: MIG instances are devices; the MIG parent is skipped with the reason") {
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-mig.json"), "--device", "0,gpu", "-w", "stream_triad"}),
+                    with_plugins("fakegpu"));
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& devices = doc["bench"]["devices"];
+  REQUIRE(devices.size() == 3);
+  CHECK(result(devices[0], "stream_triad")["reason"].get<std::string>().rfind("MIG is enabled on this GPU", 0) == 0);
+  CHECK(devices[1]["kind"] == "mig");
+  CHECK(result(devices[1], "stream_triad")["status"] == "ok");
+  CHECK(result(devices[2], "stream_triad")["status"] == "skipped");
+}
+
+TEST_CASE("gpubench: with the CUDA plugin and no driver the tool reports why and goes on with the CPU") {
+  std::string plugins = (std::filesystem::path(GPUKIT_TEST_BINDIR).parent_path() / "plugins").string();
+  if (!std::filesystem::exists(plugins + "/gpukit-cuda.so") || std::filesystem::exists("/dev/nvidiactl")) {
+    MESSAGE("needs gpukit-cuda.so built and no NVIDIA driver: not checked here");
+    return;
+  }
+  RunOptions o;
+  o.env["GPUKIT_PLUGIN_PATH"] = plugins;
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-no-gpu.json"), "-w", "stream_triad"}), o);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  bool reported = false;
+  for (const auto& be : doc["bench"]["backends"])
+    if (be["file"] == "gpukit-cuda.so") {
+      reported = true;
+      CHECK(be["status"] == "unavailable");
+      CHECK(be["reason"].get<std::string>().rfind("no usable device: CUDA driver version is insufficient", 0) == 0);
+    }
+  CHECK(reported);
+  CHECK(doc["bench"]["devices"][0]["results"][0]["status"] == "ok");
+}

@@ -1,0 +1,39 @@
+// gpubench: micro-benchmarks of the node's GPUs and CPU (memory bandwidth,
+// FMA throughput, host-device transfers, launch latency, memory test), added to
+// the node document as its bench section.
+#include "bench/bench.hpp"
+#include "core/cli.hpp"
+
+int main(int argc, char** argv) {
+  gpukit::BenchOptions o;
+  CLI::App app{"Benchmarks of this node's GPUs and CPU, validated, with peak fractions and energy", "gpubench"};
+  gpukit::add_common_options(app, o.common, {"gpubench", {"json", "table", "csv"}, 300.0});
+  app.add_option("-d,--device", o.devices,
+                 "Devices: GPU indices, GPU-/MIG- UUIDs, cpu, gpu (every visible GPU), all (default)")
+      ->delimiter(',')
+      ->type_name("LIST");
+  app.add_option("-w,--workload", o.workloads,
+                 "Workloads or families (stream, fma, transfer, launch, memtest); default: all")
+      ->delimiter(',')
+      ->type_name("LIST");
+  app.add_option("-r,--repetitions", o.repetitions, "Timed repetitions; the figure is their median")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "Untimed repetitions first")->check(CLI::Range(0, 1000))->capture_default_str();
+  app.add_flag("--quick", o.quick, "The micro suite in at most 15 s per device; not for accounting or comparison");
+  app.add_option("--run-timeout", o.run_timeout_s, "Deadline of the whole run in seconds")
+      ->capture_default_str()
+      ->type_name("SECONDS");
+  app.add_option("--array-size", o.array_size, "Bytes per stream array (default: 4x the last-level cache, at least 256MiB on GPUs)")
+      ->type_name("SIZE");
+  app.add_option("--max-transfer", o.max_transfer, "Largest host-device transfer of the sweep")
+      ->capture_default_str()
+      ->type_name("SIZE");
+  app.add_option("--max-memory", o.max_memory, "Most memory one workload may allocate on a device")->type_name("SIZE");
+  app.add_option("--memtest-fraction", o.memtest_fraction,
+                 "Share of free memory the memory test takes (default 0.9 on GPUs, 0.25 on the CPU)")
+      ->type_name("FRACTION");
+  app.add_option("--seed", o.seed, "Seed of the random inputs (default: from the clock)");
+  app.add_flag("--no-node", o.no_node, "Do not run every GPU at once for the node figures");
+  return gpukit::tool_main(app, o.common, argc, argv, [&] { return gpukit::run_bench(o); });
+}
