@@ -241,8 +241,8 @@ DeviceVerdict evaluate_device(const Requirements& job, const NodeDevice& d, cons
   const std::string vendor = d.vendor;
 
   // Vendor: asked for, or implied by the payloads' code.
-  auto an = [](const std::string& v) {
-    return v == "nvidia" ? std::string("an NVIDIA") : v == "amd" ? std::string("an AMD") : v == "intel" ? std::string("an Intel") : "a " + v;
+  auto an = [](const std::string& name) {
+    return name == "nvidia" ? std::string("an NVIDIA") : name == "amd" ? std::string("an AMD") : name == "intel" ? std::string("an Intel") : "a " + name;
   };
   if (job.vendor != "any")
     out.push_back(job.vendor == vendor ? pass("vendor", "the job asks for " + job.vendor + " and this is " + an(vendor) + " GPU")

@@ -129,7 +129,7 @@ TEST_CASE("gpumatch: two jobs placed together, and the env of one of them") {
 TEST_CASE("gpumatch: slot plans as HTCondor and Slurm configuration") {
   const std::vector<std::string> base = {"--input", node("nvidia_h100x8_cuda130"), "--require", example("adept"), "--plan",
                                          "--cpu-job-cores", "1", "--cpu-memory-per-core", "2GiB"};
-  for (const std::string& f : {"condor", "slurm", "table"}) {
+  for (const std::string f : {"condor", "slurm", "table"}) {
     auto args = base;
     args.insert(args.end(), {"--format", f});
     auto r = gpumatch(args);
@@ -151,8 +151,8 @@ TEST_CASE("gpumatch: slot plans as HTCondor and Slurm configuration") {
 }
 
 TEST_CASE("gpumatch: the requirement as HTCondor submit commands and a Kubernetes fragment") {
-  for (const std::string& e : {"condor", "k8s"})
-    for (const std::string& job : {"adept", "mig-inference", "amd-fp64"}) {
+  for (const std::string e : {"condor", "k8s"})
+    for (const std::string job : {"adept", "mig-inference", "amd-fp64"}) {
       auto r = gpumatch({"--require", example(job), "--emit", e});
       CHECK(r.exit_code == 0);
       CHECK(compare_golden("match/emit." + job + "." + e + ".txt", r.out) == "");
