@@ -201,7 +201,7 @@ Status Session::prepare() {
   }
   identity_ = resolve_identity(o_.identity, env, affinity_cores());
 
-  auto telemetry = open_nvidia_telemetry(o_.common.timeout_s);
+  auto telemetry = open_telemetry(o_.common.timeout_s);
   if (telemetry) {
     telemetry_ = std::move(*telemetry);
     telemetry_devices_ = telemetry_->devices();

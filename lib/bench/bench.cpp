@@ -21,12 +21,15 @@ namespace {
 constexpr double max_init_timeout_s = 60;  // probing and plugin initialisation
 
 // Energy meters for the selected devices: NVML for NVIDIA GPUs (the parent's
-// counter for a MIG instance: clocks only), RAPL for the CPU.
+// counter for a MIG instance: clocks only), amd_smi for AMD GPUs, RAPL for the CPU.
 json attach_meters(std::vector<BenchDevice>& devices, double timeout_s) {
   json status = json::object();
   std::shared_ptr<TelemetrySource> nvml;
   std::string nvml_problem;
   bool nvml_tried = false;
+  std::shared_ptr<TelemetrySource> amd;
+  std::string amd_problem;
+  bool amd_tried = false;
   for (auto& d : devices) {
     if (d.kind == "cpu") {
       auto rapl = open_rapl_meter();
@@ -40,8 +43,27 @@ json attach_meters(std::vector<BenchDevice>& devices, double timeout_s) {
       continue;
     }
     if (d.vendor == "amd") {
-      d.energy_reason = "AMD energy counter: this build has no amd_smi telemetry source";
-      status["amd_smi"] = "not read by this build";
+      if (!amd_tried) {
+        amd_tried = true;
+        auto opened = open_amd_telemetry(timeout_s);
+        if (opened) {
+          amd = std::shared_ptr<TelemetrySource>(std::move(*opened));
+          status["amd_smi"] = "ok";
+        } else {
+          amd_problem = opened.error().what();
+          status["amd_smi"] = amd_problem;
+        }
+      }
+      if (!amd) {
+        d.energy_reason = "amd_smi: " + amd_problem;
+        continue;
+      }
+      const auto known = amd->devices();
+      if (std::find(known.begin(), known.end(), d.id) == known.end()) {
+        d.energy_reason = "amd_smi does not list " + d.id;
+        continue;
+      }
+      d.meter = make_telemetry_meter(amd, d.id, true);
       continue;
     }
     if (d.vendor != "nvidia") {

@@ -58,4 +58,17 @@ class TelemetrySource {
 // under `timeout_s`. An environment error when NVML cannot be used.
 Result<std::unique_ptr<TelemetrySource>> open_nvidia_telemetry(double timeout_s);
 
+// amd_smi-backed telemetry (libamd_smi.so or GPUKIT_AMDSMI_LIBRARY) for the AMD
+// GPUs of the KFD topology, named by gpuprobe's UUIDs. Calls run under
+// `timeout_s`. amd_smi has no per-process sample history: processes() returns
+// the processes present at the call, without utilisation, and advances
+// `since_us` to the call's time. throttle_reasons is always in `unavailable`.
+// An environment error when amd_smi cannot be used.
+Result<std::unique_ptr<TelemetrySource>> open_amd_telemetry(double timeout_s);
+
+// The telemetry of every vendor whose library opens and lists devices, as one
+// source (vendor() "nvidia+amd" when both do); calls go to the source that lists
+// the device. An environment error naming each vendor's problem when none opens.
+Result<std::unique_ptr<TelemetrySource>> open_telemetry(double timeout_s);
+
 }  // namespace gpukit

@@ -463,3 +463,34 @@ TEST_CASE("gpuaccount: an output that cannot be written fails attach mode with o
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(r.err.find("/no/such/dir/s.tsv: cannot create a temporary file") != std::string::npos);
 }
+
+TEST_CASE("gpuaccount: AMD GPUs through the fake amd_smi on an MI250X: energy and utilisation per GCD") {
+  RunOptions o;
+  o.env = {{"GPUKIT_SYSFS_ROOT", fixture("sysfs/amd_mi250x")},
+           {"GPUKIT_AMDSMI_LIBRARY", fake("amdsmi/libamd_smi.so")},
+           {"GPUKIT_FAKE_MACHINE", fixture("machines/amd_telemetry.json")},
+           {"GPUKIT_NVML_LIBRARY", temp_dir() + "/libnvidia-ml.so.1"}};  // nothing there
+  auto r = run_tool("gpuaccount", {"-q", "--node", "--duration", "0.4", "--interval", "0.1"}, o);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(validate_document(doc) == "");
+  const json& a = doc["account"];
+  CHECK(a["telemetry"] == "amd");
+  std::map<std::string, json> by_uuid;
+  for (const auto& g : a["gpus"]) by_uuid[g["uuid"]] = g;
+  REQUIRE(by_uuid.count("GPU-4b8a9d0c12f3e501"));
+  REQUIRE(by_uuid.count("GPU-4b8a9d0c12f3e502"));
+  // GCD 0 ramps from 100 W to 300 W and from 10 % to 90 % over 0.4 s after amdsmi_init.
+  const json& gcd0 = by_uuid["GPU-4b8a9d0c12f3e501"];
+  REQUIRE(gcd0["energy_j"].is_number());
+  CHECK(gcd0["energy_j"].get<double>() > 20);
+  CHECK(gcd0["energy_j"].get<double>() < 300 * 1.0);
+  REQUIRE(gcd0["utilization_mean_pct"].is_number());
+  CHECK(gcd0["utilization_mean_pct"].get<double>() >= 10);
+  CHECK(gcd0["utilization_mean_pct"].get<double>() <= 90);
+  // GCD 1 stays at 90 W and 0 %.
+  const json& gcd1 = by_uuid["GPU-4b8a9d0c12f3e502"];
+  REQUIRE(gcd1["energy_j"].is_number());
+  CHECK(gcd1["energy_j"].get<double>() > 0);
+  CHECK(gcd1["utilization_mean_pct"] == 0);
+}

@@ -144,6 +144,34 @@ TEST_CASE("gpubench: a GPU through a plugin: every workload, transfers included,
   CHECK(b["node"]["results"].size() == 19);
 }
 
+TEST_CASE("gpubench: an AMD GPU is metered through amd_smi: energy and power around the workloads") {
+  // The fake plugin's GPU stands for the first GCD of the MI250X fixture, whose
+  // amd_smi (the fake) reports a power ramp to 300 W within 0.4 s.
+  auto o = with_plugins("fakegpu", {{"GPUKIT_FAKE_GPU_UUID", "GPU-4b8a9d0c12f3e501"},
+                                    {"GPUKIT_FAKE_GPU_PCI", "0000:c1:00.0"},
+                                    {"GPUKIT_SYSFS_ROOT", fixture("sysfs/amd_mi250x")},
+                                    {"GPUKIT_AMDSMI_LIBRARY", fake("amdsmi/libamd_smi.so")},
+                                    {"GPUKIT_FAKE_MACHINE", fixture("machines/amd_telemetry.json")}});
+  auto r = run_tool("gpubench", args({"--input", fixture("bench/node-fake-amd-gpu.json"), "--quick", "--workload",
+                                      "stream_triad", "--device", "GPU-4b8a9d0c12f3e501"}),
+                    o);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& b = doc["bench"];
+  CHECK(b["telemetry"]["amd_smi"] == "ok");
+  const json* gpu = nullptr;
+  for (const auto& d : b["devices"])
+    if (d["id"] == "GPU-4b8a9d0c12f3e501") gpu = &d;
+  REQUIRE(gpu);
+  const json& triad = result(*gpu, "stream_triad");
+  CHECK(triad["energy_reason"].is_null());
+  REQUIRE(triad["power_w_mean"].is_number());
+  CHECK(triad["power_w_mean"].get<double>() >= 100);
+  CHECK(triad["power_w_mean"].get<double>() <= 300);
+}
+
 TEST_CASE("gpubench: two GPUs run at once for the node figures") {
   auto r = run_tool("gpubench",
                     args({"--input", fixture("bench/node-two-fake-gpus.json"), "--device", "gpu", "-w", "stream_triad,launch"}),

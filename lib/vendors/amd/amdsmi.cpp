@@ -1,6 +1,5 @@
 // amd_smi, opened at run time: market names, VRAM, driver version and power caps,
 // matched to the KFD GPUs by PCI address.
-#include <cstdio>
 #include <functional>
 #include <memory>
 
@@ -62,10 +61,7 @@ Result<std::vector<AmdSmiDevice>> read_devices(const Api& api) {
       // Without its PCI address a device cannot be matched to KFD: skip it.
       if (api.device_bdf(h, &bdf) != amdsmi::status_success) continue;
       AmdSmiDevice d;
-      char bus[40];
-      std::snprintf(bus, sizeof bus, "%04llx:%02x:%02x.%x", static_cast<unsigned long long>(bdf.domain()), bdf.bus(),
-                    bdf.device(), bdf.function());
-      d.bus_id = bus;
+      d.bus_id = bdf.text();
       amdsmi::OutBuffer out;
       if (api.asic_info && api.asic_info(h, out.bytes) == amdsmi::status_success)
         d.market_name = out.string_at_start(amdsmi::market_name_size);
@@ -86,8 +82,12 @@ Result<std::vector<AmdSmiDevice>> read_devices(const Api& api) {
 
 }  // namespace
 
+Result<std::shared_ptr<DynamicLibrary>> open_amdsmi_library() {
+  return DynamicLibrary::open(amdsmi_sonames, "GPUKIT_AMDSMI_LIBRARY");
+}
+
 Result<AmdSmiInventory> query_amdsmi(double timeout_s) {
-  auto opened = DynamicLibrary::open(amdsmi_sonames, "GPUKIT_AMDSMI_LIBRARY");
+  auto opened = open_amdsmi_library();
   if (!opened) return opened.error();
   std::shared_ptr<DynamicLibrary> lib = *opened;
   Api api;

@@ -96,6 +96,13 @@ std::vector<KfdNode> read_kfd_nodes() {
   return nodes;
 }
 
+std::string kfd_gpu_uuid(std::uint64_t unique_id) {
+  if (unique_id == 0) return {};
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "GPU-%016llx", static_cast<unsigned long long>(unique_id));
+  return buf;
+}
+
 std::string kfd_bus_id(std::uint32_t domain, std::uint32_t location_id) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%x", domain, (location_id >> 8) & 0xff, (location_id >> 3) & 0x1f,

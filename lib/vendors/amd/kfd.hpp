@@ -3,11 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+
+namespace gpukit {
+class DynamicLibrary;
+}
 
 namespace gpukit::detail {
 
@@ -34,6 +39,10 @@ struct KfdNode {
 
 // GPU nodes in node order; empty when the topology is absent.
 std::vector<KfdNode> read_kfd_nodes();
+
+// "GPU-<16 hex digits>" from KFD's unique_id: the UUID gpuprobe gives an AMD GPU
+// (empty when unique_id is 0, i.e. not reported).
+std::string kfd_gpu_uuid(std::uint64_t unique_id);
 
 // "0000:c1:00.0" from the KFD domain and location_id (bus << 8 | device << 3 | function).
 std::string kfd_bus_id(std::uint32_t domain, std::uint32_t location_id);
@@ -74,6 +83,9 @@ struct AmdSmiInventory {
   std::vector<std::string> missing_symbols;
   std::vector<AmdSmiDevice> devices;
 };
+
+// Loads libamd_smi (GPUKIT_AMDSMI_LIBRARY overrides the search by SONAME).
+Result<std::shared_ptr<DynamicLibrary>> open_amdsmi_library();
 
 // Opens amd_smi (GPUKIT_AMDSMI_LIBRARY overrides), initialises it and reads every
 // GPU, all under `timeout_s`. Errors: environment (library absent, init failed,

@@ -15,12 +15,6 @@ namespace gpukit {
 
 namespace {
 
-std::string hex16(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string hex4(int v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%04x", v);
@@ -54,7 +48,7 @@ GpuRecord record_from_kfd(const detail::KfdNode& node, int index, const std::str
   gpu.name = fallback_name(node, gpu.gfx_target);
   gpu.pci_bus_id = detail::kfd_bus_id(node.domain, node.location_id);
   if (node.drm_render_minor >= 0) gpu.drm_render_minor = node.drm_render_minor;
-  if (node.unique_id != 0) gpu.uuid = "GPU-" + hex16(node.unique_id);
+  gpu.uuid = detail::kfd_gpu_uuid(node.unique_id);
   gpu.memory_bytes = node.local_memory_bytes;
   if (node.simd_per_cu > 0) gpu.multiprocessors = node.simd_count / node.simd_per_cu;
   gpu.max_sm_clock_mhz = node.max_engine_clock_mhz;

@@ -17,29 +17,6 @@ namespace gpukit::fake {
 
 using json = nlohmann::json;
 
-double Curve::at(double t) const {
-  if (points_.empty()) return 0;
-  if (t <= points_.front().first) return points_.front().second;
-  for (std::size_t i = 1; i < points_.size(); ++i) {
-    const auto& [t0, v0] = points_[i - 1];
-    const auto& [t1, v1] = points_[i];
-    if (t <= t1) return t1 == t0 ? v1 : v0 + (v1 - v0) * (t - t0) / (t1 - t0);
-  }
-  return points_.back().second;
-}
-
-double Curve::integral(double t0, double t1) const {
-  // The curve is linear between consecutive knots, so trapezoids over the knots
-  // inside [t0, t1] are exact.
-  std::vector<double> cuts{t0};
-  for (const auto& p : points_)
-    if (p.first > t0 && p.first < t1) cuts.push_back(p.first);
-  cuts.push_back(t1);
-  double sum = 0;
-  for (std::size_t i = 1; i < cuts.size(); ++i) sum += (at(cuts[i - 1]) + at(cuts[i])) / 2 * (cuts[i] - cuts[i - 1]);
-  return sum;
-}
-
 double Machine::elapsed_s() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
 }

@@ -12,24 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "../curve.hpp"
+
 namespace gpukit::fake {
-
-// A quantity over the seconds since the machine was loaded: a constant, or
-// points [[t, v], ...] joined linearly and held flat before the first and after
-// the last.
-class Curve {
- public:
-  Curve() = default;
-  explicit Curve(double constant) : points_{{0.0, constant}} {}
-  explicit Curve(std::vector<std::pair<double, double>> points) : points_(std::move(points)) {}
-  bool empty() const { return points_.empty(); }
-  double at(double t) const;
-  // The exact integral over [t0, t1] (t0 <= t1).
-  double integral(double t0, double t1) const;
-
- private:
-  std::vector<std::pair<double, double>> points_;
-};
 
 struct Machine;
 struct GpuSpec;

@@ -2,6 +2,8 @@
 // kernels are the CPU backend's, so that the runner's GPU paths (device
 // selection by UUID, events, node aggregate, watchdog) run without a GPU.
 //   GPUKIT_FAKE_GPU_COUNT=N        devices (default 1), UUIDs GPU-f4ce0000-0000-4000-8000-00000000000<i+1>
+//   GPUKIT_FAKE_GPU_UUID=U, GPUKIT_FAKE_GPU_PCI=B   the first device's UUID and PCI address instead
+//                                  (to stand for a GPU of a fixture, e.g. an MI250X GCD)
 //   GPUKIT_FAKE_GPU_HANG=KERNEL    launching KERNEL never returns (a hung driver call)
 //   GPUKIT_FAKE_GPU_BROKEN=KERNEL  KERNEL's first output element comes out wrong
 #include <chrono>
@@ -33,6 +35,8 @@ class FakeGpu final : public Device {
     info_.uuid = uuid;
     info_.name = "Fake GPU (host memory)";
     info_.pci_bus_id = bus;
+    if (index == 0 && !env("GPUKIT_FAKE_GPU_UUID").empty()) info_.uuid = env("GPUKIT_FAKE_GPU_UUID");
+    if (index == 0 && !env("GPUKIT_FAKE_GPU_PCI").empty()) info_.pci_bus_id = env("GPUKIT_FAKE_GPU_PCI");
     info_.ordinal = index;
     info_.arch = "fake";
     info_.runtime_version = "1.0";
