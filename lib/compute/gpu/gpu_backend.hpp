@@ -245,7 +245,6 @@ class GpuDevice final : public Device {
     return {};
   }
 
-  template <bool Enabled>
   // Inputs made on the device, then the tiled forward pass (weights stored as S).
   template <class S>
   void launch_mlp(const KernelArgs& a, rt::stream_t s) {
@@ -256,6 +255,7 @@ class GpuDevice final : public Device {
         static_cast<const S*>(a.in0), static_cast<const S*>(a.in1), inputs, a.n, static_cast<float*>(a.out));
   }
 
+  template <bool Enabled>
   Status launch_bf16(const KernelArgs& a, u64 blocks, rt::stream_t s) {
     if constexpr (Enabled) {
       kg::fma_packed_kernel<typename rt::bfloat162><<<blocks, kg::block_size, 0, s>>>(
