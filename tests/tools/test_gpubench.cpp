@@ -323,8 +323,8 @@ TEST_CASE("gpubench: HEP workloads on the CPU: validated throughputs, FP64/FP32 
   }
   CHECK(result(cpu, "me_eemumu_fp64")["unit"] == "events/s");
   CHECK(result(cpu, "track_fit_fp32")["unit"] == "tracks/s");
-  CHECK(result(cpu, "me_eemumu_fp32")["problem_size"]["items"] == 1 << 20);
-  CHECK(result(cpu, "track_fit_fp64")["problem_size"]["items"] == 1 << 15);
+  CHECK(result(cpu, "me_eemumu_fp32")["problem_size"]["items"] == 1 << 19);
+  CHECK(result(cpu, "track_fit_fp64")["problem_size"]["items"] == 1 << 14);
   const json& fp64 = result(cpu, "me_eemumu_fp64");
   CHECK(fp64["fp64_fp32_ratio"].get<double>() ==
         doctest::Approx(fp64["value"].get<double>() / result(cpu, "me_eemumu_fp32")["value"].get<double>()));

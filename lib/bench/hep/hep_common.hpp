@@ -36,7 +36,7 @@ struct HepSizes {
 };
 
 // --quick: fixed sizes, the same on every device, documented in gpubench(1):
-// 2^20 points, 64 photons of 10 GeV, 2^15 tracks, 2^13 samples (the whole
+// 2^19 points, 32 photons of 10 GeV, 2^14 tracks, 2^12 samples (the whole
 // --quick run fits 60 s on a 2-core CPU).
 HepSizes hep_quick_sizes();
 
