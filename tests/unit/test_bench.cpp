@@ -466,7 +466,7 @@ TEST_CASE("bench: option values are checked with the option named") {
   o.workloads = {"stream", "warp"};
   auto bad = make_run_config(o);
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message.rfind("unknown workload 'warp' (known: stream, fma, transfer", 0) == 0);
+  CHECK(bad.error().message.rfind("unknown workload 'warp' (known: micro, hep, stream, fma, transfer", 0) == 0);
   o.workloads = {"transfer", "memtest"};
   CHECK(make_run_config(o)->workloads.size() == 10);
 }
