@@ -1,10 +1,12 @@
 // The HEP workloads as runner workloads, one per workload and precision
 // ("me_eemumu_fp64"): on the CPU backend through lib/bench/hep's drivers, on a
-// GPU through the plugin's hep_* kernels, validated by the same host checks.
+// GPU through the plugin's hep_* kernels (me_eemumu, em_shower, mlp_infer),
+// validated by the same host checks.
 #include <algorithm>
 #include <sstream>
 
 #include "bench/hep/cpu_runner.hpp"
+#include "bench/hep/em_shower.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
 #include "bench/workloads.hpp"
@@ -19,6 +21,7 @@ using hep::Precision;
 // The GPU kernel of a workload and precision, "" where the plugins have none.
 std::string gpu_kernel(const std::string& workload, Precision p) {
   if (workload == "me_eemumu") return p == Precision::fp64 ? kernel::hep_me_eemumu_fp64 : kernel::hep_me_eemumu_fp32;
+  if (workload == "em_shower") return p == Precision::fp64 ? kernel::hep_em_shower_fp64 : kernel::hep_em_shower_fp32;
   if (workload == "mlp_infer")
     return p == Precision::fp16 ? kernel::hep_mlp_fp16 : p == Precision::bf16 ? kernel::hep_mlp_bf16 : kernel::hep_mlp_fp32;
   return {};
@@ -115,6 +118,16 @@ class HepWorkload final : public Workload {
       out_ = *out;
       return {};
     }
+    if (workload_ == "em_shower") {
+      const std::size_t tally = precision_ == Precision::fp64 ? sizeof(hep::ShowerTally<double>) : sizeof(hep::ShowerTally<float>);
+      auto out = device_buffer(ctx, items_ * hep::shower_layers * storage_bytes());
+      if (!out) return out.error();
+      out_ = *out;
+      auto t = device_buffer(ctx, items_ * tally);
+      if (!t) return t.error();
+      inputs_ = *t;
+      return {};
+    }
     flops_per_item_ = static_cast<double>(hep::mlp_flops_per_sample);
     const std::size_t s = storage_bytes();
     for (auto [bytes, slot] : {std::pair{hep::mlp_weight_count * s, &weights_}, std::pair{hep::mlp_bias_count * s, &biases_},
@@ -125,6 +138,30 @@ class HepWorkload final : public Workload {
       *slot = *p;
     }
     return {};
+  }
+
+  // The deposits and tallies of the last launch, as the CPU driver returns them.
+  template <class T>
+  Result<hep::ShowerRun> shower_result(WorkloadContext& ctx, double energy_mev) {
+    std::vector<T> dep(items_ * hep::shower_layers);
+    std::vector<hep::ShowerTally<T>> tally(items_);
+    if (auto st = ctx.device->copy(dep.data(), out_, dep.size() * sizeof(T), CopyKind::device_to_host, 0); !st)
+      return st.error();
+    if (auto st = ctx.device->copy(tally.data(), inputs_, tally.size() * sizeof(hep::ShowerTally<T>),
+                                   CopyKind::device_to_host, 0);
+        !st)
+      return st.error();
+    if (auto st = ctx.device->synchronize(); !st) return st.error();
+    hep::ShowerRun run;
+    run.precision = precision_;
+    run.layers = hep::shower_layers;
+    run.energy_mev = energy_mev;
+    run.deposits.assign(dep.begin(), dep.end());
+    for (const auto& t : tally) {
+      run.escaped.push_back(t.escaped_mev);
+      run.steps += t.steps;
+    }
+    return run;
   }
 
   // The stored weights of `seed` in the run's storage type, copied to the device.
@@ -144,6 +181,9 @@ class HepWorkload final : public Workload {
     a.out = out_;
     if (workload_ == "me_eemumu") {
       a.scalar = hep::MeOptions{}.sqrt_s_gev;
+    } else if (workload_ == "em_shower") {
+      a.scalar = sizes_.shower_energy_mev;
+      a.scratch = inputs_;
     } else {
       Status st = precision_ == Precision::fp16   ? upload_mlp_parameters<hep::Half>(ctx, seed)
                   : precision_ == Precision::bf16 ? upload_mlp_parameters<hep::BFloat16>(ctx, seed)
@@ -179,6 +219,24 @@ class HepWorkload final : public Workload {
       m.validation.checked = items_;
       m.validation.method = "sqrt(s) " + std::to_string(a.scalar) + " GeV: " + v.detail;
       if (!v.passed) m.validation.detail = v.detail;
+      return m;
+    }
+    if (workload_ == "em_shower") {
+      Result<hep::ShowerRun> run = precision_ == Precision::fp64 ? shower_result<double>(ctx, a.scalar)
+                                                                 : shower_result<float>(ctx, a.scalar);
+      if (!run) return run.error();
+      if (m.seconds > 0) steps_per_s_ = static_cast<double>(run->steps) / m.seconds;
+      const double tolerance = hep::shower_energy_tolerance(precision_);
+      const hep::EnergyConservation c = hep::check_energy_conservation(*run, tolerance);
+      std::ostringstream text;
+      text << "energy conservation per event: worst |deposited + escaped - E0| / E0 = " << c.worst_relative
+           << " (tolerance " << tolerance << ")";
+      m.validation.passed = c.passed;
+      m.validation.checked = items_;
+      m.validation.max_rel_error = c.worst_relative;
+      m.validation.tolerance = tolerance;
+      m.validation.method = text.str();
+      if (!c.passed) m.validation.detail = text.str();
       return m;
     }
     const std::uint64_t check = std::min<std::uint64_t>(items_, 512);

@@ -13,6 +13,7 @@
 
 #include "compute/backend.hpp"
 #include "compute/kernels/gpu_kernels.cuh"
+#include "bench/hep/em_shower.hpp"  // the calorimeter (header only)
 #include "bench/hep/me_eemumu.hpp"  // the electroweak inputs (header only)
 #include "compute/kernels/hep/hep_kernels.cuh"
 #include "compute/kernels/names.hpp"
@@ -61,7 +62,8 @@ class GpuDevice final : public Device {
                           kernel::stream_add, kernel::stream_triad, kernel::stream_dot, kernel::fma_fp64,
                           kernel::fma_fp32, kernel::fma_fp16, kernel::fma_int32, kernel::empty,
                           kernel::memtest_write, kernel::memtest_verify, kernel::hep_me_eemumu_fp64,
-                          kernel::hep_me_eemumu_fp32, kernel::hep_mlp_fp32, kernel::hep_mlp_fp16, kernel::hep_mlp_bf16})
+                          kernel::hep_me_eemumu_fp32, kernel::hep_em_shower_fp64, kernel::hep_em_shower_fp32,
+                          kernel::hep_mlp_fp32, kernel::hep_mlp_fp16, kernel::hep_mlp_bf16})
       if (name == k) return {};
     return std::string("the ") + rt::backend_name + " backend has no kernel '" + name + "'";
   }
@@ -154,6 +156,13 @@ class GpuDevice final : public Device {
     } else if (name == kernel::hep_me_eemumu_fp32) {
       hep::me_eemumu_kernel<float><<<blocks, kg::block_size, 0, s>>>(
           a.seed, 0, a.n, static_cast<float>(a.scalar), hep::ew_parameters<float>(), static_cast<float*>(a.out));
+    } else if (name == kernel::hep_em_shower_fp64) {
+      hep::em_shower_kernel<double><<<blocks, kg::block_size, 0, s>>>(
+          hep::shower_config<double>(a.scalar), a.seed, 0, a.n, out, static_cast<hep::ShowerTally<double>*>(a.scratch));
+    } else if (name == kernel::hep_em_shower_fp32) {
+      hep::em_shower_kernel<float><<<blocks, kg::block_size, 0, s>>>(
+          hep::shower_config<float>(a.scalar), a.seed, 0, a.n, static_cast<float*>(a.out),
+          static_cast<hep::ShowerTally<float>*>(a.scratch));
     } else if (name == kernel::hep_mlp_fp32) {
       launch_mlp<float>(a, s);
     } else if (name == kernel::hep_mlp_fp16) {

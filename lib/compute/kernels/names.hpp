@@ -40,6 +40,11 @@ inline constexpr const char* hep_me_eemumu_fp32 = "hep_me_eemumu_fp32";
 // mlp_infer: in0 = weights, in1 = biases (mlp_weight_count, mlp_bias_count
 // values of the storage type), scratch = room for n x mlp_inputs inputs of the
 // storage type (made on the device from `seed`), out = n x mlp_outputs floats.
+// em_shower: n primary photons of scalar MeV in the calorimeter of
+// bench/hep/em_shower.hpp; out = n x shower_layers deposits (double / float),
+// scratch = n ShowerTally entries of the same type.
+inline constexpr const char* hep_em_shower_fp64 = "hep_em_shower_fp64";
+inline constexpr const char* hep_em_shower_fp32 = "hep_em_shower_fp32";
 inline constexpr const char* hep_mlp_fp32 = "hep_mlp_fp32";
 inline constexpr const char* hep_mlp_fp16 = "hep_mlp_fp16";
 inline constexpr const char* hep_mlp_bf16 = "hep_mlp_bf16";
