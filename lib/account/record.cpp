@@ -91,50 +91,41 @@ json CgroupUsage::to_json() const {
           {"pids_current", opt(last_->pids_current)}};
 }
 
-std::optional<double> BenchmarkScores::gpu_score_for(const std::string& model) const {
+std::optional<double> BenchmarkScores::gpu_score_for(const std::string& uuid, const std::string& parent_uuid,
+                                                     const std::string& model) const {
+  for (const std::string* id : {&uuid, &parent_uuid})
+    if (auto it = gpu_by_uuid.find(*id); !id->empty() && it != gpu_by_uuid.end()) return it->second;
   if (auto it = gpu_by_model.find(model); it != gpu_by_model.end()) return it->second;
-  return gpu_score;
+  return std::nullopt;
 }
 
 Result<BenchmarkScores> parse_benchmark_scores(const json& value, const std::string& origin) {
   BenchmarkScores s;
   s.source = origin;
   if (!value.is_object()) return usage_error("benchmark scores must be a JSON object", origin);
+  if (!value.contains("benchmark_type") || !value["benchmark_type"].is_string())
+    return usage_error("must be a string (the benchmark's name)", origin + ": benchmark_type");
+  s.benchmark_type = value["benchmark_type"].get<std::string>();
   auto positive = [&](const json& j, const std::string& path) -> Result<double> {
     if (!j.is_number() || j.get<double>() <= 0) return usage_error("must be a positive number", origin + ": " + path);
     return j.get<double>();
   };
-  if (value.contains("gpu")) {
-    const json& g = value["gpu"];
-    if (!g.is_object()) return usage_error("must be an object", origin + ": gpu");
-    if (!g.contains("type") || !g["type"].is_string()) return usage_error("must be a string (the benchmark's name)", origin + ": gpu.type");
-    s.gpu_type = g["type"].get<std::string>();
-    if (g.contains("score")) {
-      auto v = positive(g["score"], "gpu.score");
+  for (auto [key, into] : {std::pair{"gpu_per_device", &s.gpu_by_uuid}, std::pair{"models", &s.gpu_by_model}}) {
+    if (!value.contains(key) || value[key].is_null()) continue;
+    if (!value[key].is_object()) return usage_error("must be an object of name: score", origin + ": " + key);
+    for (const auto& [name, score] : value[key].items()) {
+      auto v = positive(score, std::string(key) + "." + name);
       if (!v) return v.error();
-      s.gpu_score = *v;
+      (*into)[name] = *v;
     }
-    if (g.contains("models")) {
-      if (!g["models"].is_object()) return usage_error("must be an object of model: score", origin + ": gpu.models");
-      for (const auto& [model, score] : g["models"].items()) {
-        auto v = positive(score, "gpu.models." + model);
-        if (!v) return v.error();
-        s.gpu_by_model[model] = *v;
-      }
-    }
-    if (!s.gpu_score && s.gpu_by_model.empty()) return usage_error("needs score or models", origin + ": gpu");
   }
-  if (value.contains("cpu")) {
-    const json& c = value["cpu"];
-    if (!c.is_object()) return usage_error("must be an object", origin + ": cpu");
-    if (!c.contains("type") || !c["type"].is_string()) return usage_error("must be a string (the benchmark's name)", origin + ": cpu.type");
-    s.cpu_type = c["type"].get<std::string>();
-    if (!c.contains("score_per_core")) return usage_error("is missing", origin + ": cpu.score_per_core");
-    auto v = positive(c["score_per_core"], "cpu.score_per_core");
+  if (value.contains("cpu_per_core") && !value["cpu_per_core"].is_null()) {
+    auto v = positive(value["cpu_per_core"], "cpu_per_core");
     if (!v) return v.error();
     s.cpu_score_per_core = *v;
   }
-  if (!s.gpu_type && !s.cpu_type) return usage_error("has neither a gpu nor a cpu score", origin);
+  if (!s.has_gpu() && !s.cpu_score_per_core)
+    return usage_error("has no score (gpu_per_device, models and cpu_per_core are all empty or null)", origin);
   return s;
 }
 
@@ -222,12 +213,12 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
   if (scores) {
     json n;
     n["source"] = scores->source;
-    if (scores->gpu_type) {
+    if (scores->has_gpu()) {
       json per = json::array();
       double sum = 0;
       bool complete = true;
       for (const auto& g : gpus) {
-        auto score = scores->gpu_score_for(g.device().model);
+        auto score = scores->gpu_score_for(g.device().uuid, g.device().parent_uuid, g.device().model);
         json row = {{"uuid", g.device().uuid}, {"model", g.device().model}, {"score", opt(score)}};
         if (score) {
           double h = g.available_s() / 3600.0 * g.count() * *score;
@@ -239,13 +230,13 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
         }
         per.push_back(row);
       }
-      n["gpu"] = {{"benchmark_type", *scores->gpu_type}, {"devices", per}, {"score_hours", round_to(sum, 0.0001)}, {"complete", complete}};
+      n["gpu"] = {{"benchmark_type", scores->benchmark_type}, {"devices", per}, {"score_hours", round_to(sum, 0.0001)}, {"complete", complete}};
     } else {
       n["gpu"] = nullptr;
     }
-    if (scores->cpu_type && identity.cores) {
+    if (scores->cpu_score_per_core && identity.cores) {
       double h = m.wall_s / 3600.0 * *identity.cores * *scores->cpu_score_per_core;
-      n["cpu"] = {{"benchmark_type", *scores->cpu_type},
+      n["cpu"] = {{"benchmark_type", scores->benchmark_type},
                   {"score_per_core", *scores->cpu_score_per_core},
                   {"cores", *identity.cores},
                   {"score_hours", round_to(h, 0.0001)}};

@@ -51,17 +51,20 @@ class CgroupUsage {
   bool exclusive_ = true;
 };
 
-// Benchmark scores used to normalise usage, as APEL does with HS23 for CPUs.
-//   {"gpu": {"type": "…", "score": X, "models": {"<model>": X}},
-//    "cpu": {"type": "hepscore23", "score_per_core": Y}}
+// Benchmark scores used to normalise usage, as APEL does with HS23 for CPUs:
+// gpubench's bench.scores (or a --benchmark file of the same shape),
+//   {"benchmark_type": "gpukit-hep/0.1", "gpu_per_device": {"<uuid>": X},
+//    "models": {"<model>": X}, "cpu_per_core": Y, ...}
 struct BenchmarkScores {
-  std::optional<std::string> gpu_type;
-  std::optional<double> gpu_score;               // for any model not listed below
+  std::string benchmark_type;
+  std::map<std::string, double> gpu_by_uuid;
   std::map<std::string, double> gpu_by_model;
-  std::optional<std::string> cpu_type;
   std::optional<double> cpu_score_per_core;
-  std::string source;                            // the file, or "bench section"
-  std::optional<double> gpu_score_for(const std::string& model) const;
+  std::string source;                            // the file, or "bench.scores"
+  bool has_gpu() const { return !gpu_by_uuid.empty() || !gpu_by_model.empty(); }
+  // The device's own score first (a MIG instance: its parent GPU's), then its model's.
+  std::optional<double> gpu_score_for(const std::string& uuid, const std::string& parent_uuid,
+                                      const std::string& model) const;
 };
 
 // From a --benchmark file or the document's bench section (its "scores" object

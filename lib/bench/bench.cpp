@@ -6,7 +6,9 @@
 
 #include "bench/progress.hpp"
 #include "bench/report.hpp"
+#include "bench/hep/hepscore_format.hpp"
 #include "bench/runner.hpp"
+#include "bench/scoring.hpp"
 #include "bench/selection.hpp"
 #include "compute/registry.hpp"
 #include "core/io.hpp"
@@ -140,12 +142,70 @@ Result<RunConfig> make_run_config(const BenchOptions& o) {
   auto names = select_workloads(o.workloads);
   if (!names) return names.error();
   c.workloads = *names;
+  const bool hep = std::any_of(c.workloads.begin(), c.workloads.end(), [](const std::string& w) {
+    return std::any_of(workload_registry().begin(), workload_registry().end(),
+                       [&](const WorkloadEntry& e) { return e.name == w && e.family == "hep"; });
+  });
+  if (hep && (c.repetitions < 3 || c.repetitions % 2 == 0))
+    return usage_error("the HEP scores take the median of an odd number (at least 3) of repetitions", "--repetitions");
   return c;
 }
 
+namespace {
+
+// The section in the chosen format; json: the whole document with it.
+std::string render(Document& doc, json section, const std::string& format, const BenchOptions& o) {
+  if (format == "table") return render_bench_table(section);
+  if (format == "csv") return render_bench_csv(section);
+  if (format == "hepscore") {
+    hep::HepscoreRunInfo info;
+    info.version = section["generator"]["version"].get<std::string>();
+    info.description = "gpukit gpubench HEP workloads (me_eemumu, em_shower, track_fit, mlp_infer)";
+    std::uint64_t items = 0;
+    for (const auto& d : section["devices"]) {
+      if (d["kind"] == "cpu" && d["environment"]["cores"].is_number_integer())
+        info.threads_per_copy = d["environment"]["cores"].get<int>();
+      for (const auto& r : d["results"])
+        if (r["family"] == "hep" && r["problem_size"].contains("items"))
+          items = std::max(items, r["problem_size"]["items"].get<std::uint64_t>());
+    }
+    info.events_per_thread = items;
+    std::string args = o.quick ? "--quick" : "";
+    for (const auto& w : o.workloads) args += (args.empty() ? "" : " ") + std::string("--workload ") + w;
+    info.extra_arguments = args;
+    info.log = section["status"] == "ok" ? "ok" : "gpubench status: " + section["status"].get<std::string>();
+    return hep::hepscore_summary(hep_measurements(section), info).dump(2) + "\n";
+  }
+  doc.set_section("bench", std::move(section));
+  return doc.dump();
+}
+
+// --rescore: the input's bench section scored against another reference.
+Result<int> rescore_document(BenchOptions& o) {
+  auto reference = load_reference(o.reference);
+  if (!reference) return reference.error();
+  auto input = read_document(o.common.input);
+  if (!input) return input.error();
+  if (!*input) return usage_error("--rescore needs a document with a bench section on the input", "--rescore");
+  Document doc = std::move(**input);
+  const json* bench = doc.section("bench");
+  if (!bench || !bench->contains("devices") || !(*bench)["devices"].is_array())
+    return usage_error("the input document has no bench section with devices", o.common.input.value_or("stdin"));
+  json section = *bench;
+  if (auto st = score_bench_section(section, *reference); !st) return st.error();
+  if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
+  return static_cast<int>(ExitCode::success);
+}
+
+}  // namespace
+
 Result<int> run_bench(BenchOptions& o) {
+  if (o.rescore) return rescore_document(o);
   auto config = make_run_config(o);
   if (!config) return config.error();
+  // A bad reference file is bad input: say so before anything is measured.
+  auto reference = load_reference(o.reference);
+  if (!reference) return reference.error();
   auto input = read_document(o.common.input);
   if (!input) return input.error();
   Document doc = input->value_or(Document());
@@ -189,17 +249,10 @@ Result<int> run_bench(BenchOptions& o) {
   progress.finish();
 
   json section = bench_section(report, ctx);
-  std::string text;
-  if (o.common.format == "table") {
-    text = render_bench_table(section);
-  } else if (o.common.format == "csv") {
-    text = render_bench_csv(section);
-  } else {
-    doc.set_section("bench", std::move(section));
-    text = doc.dump();
-    section = doc.root()["bench"];
-  }
-  if (auto st = write_output(text, o.common.output); !st) return st.error();
+  annotate_hep_results(section);
+  if (auto st = score_bench_section(section, *reference); !st) return st.error();
+  const bool failed = section["status"] == "failed";
+  if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
 
   bool timed_out = false;
   for (const auto& p : registry->plugins()) timed_out = timed_out || p.state == PluginState::timeout;
@@ -207,7 +260,7 @@ Result<int> run_bench(BenchOptions& o) {
     warn("gpubench", o.common, "a deadline expired: the results measured so far are written; the rest are marked");
     return static_cast<int>(ExitCode::deadline);
   }
-  if (section["status"] == "failed") return static_cast<int>(ExitCode::negative);
+  if (failed) return static_cast<int>(ExitCode::negative);
   return static_cast<int>(ExitCode::success);
 }
 

@@ -24,6 +24,8 @@ struct BenchOptions {
   double memtest_fraction = 0;         // share of free memory the memory test takes (0: 0.9 GPU, 0.25 CPU)
   std::uint64_t seed = 0;              // 0: from the clock
   bool no_node = false;                // skip the all-devices-at-once run
+  std::string reference;               // --reference: HEP score reference file ("" = the default one)
+  bool rescore = false;                // --rescore: recompute the scores of the input's bench section only
 };
 
 struct RunConfig {

@@ -149,6 +149,7 @@ json bench_section(const RunReport& run, const ReportContext& ctx) {
     dj["name"] = d.device.name;
     dj["backend"] = text(d.device.backend);
     dj["score"] = nullptr;
+    dj["workload_scores"] = json::object();
     std::vector<double> powers;
     json results = json::array();
     for (const auto& r : d.results) {
@@ -169,9 +170,8 @@ json bench_section(const RunReport& run, const ReportContext& ctx) {
   b["node"] = {{"devices", run.node_devices},
                {"concurrent", concurrent},
                {"results", node_results}};
-  // Filled by the scoring step (reference-normalised, HEPscore-style); null until it exists.
-  b["scores"] = {{"gpu_node", nullptr}, {"cpu_node", nullptr}, {"node", nullptr}, {"cpu_per_core", nullptr},
-                 {"reference", nullptr}};
+  // Filled by score_bench_section (bench/scoring.hpp).
+  b["scores"] = nullptr;
   return b;
 }
 
@@ -189,6 +189,13 @@ std::string render_bench_table(const json& b) {
   std::ostringstream out;
   if (b["quick"].get<bool>()) out << "gpubench --quick: not for accounting or comparison\n";
   out << t.render();
+  if (const json& s = b["scores"]; s.is_object()) {
+    auto value = [](const json& v) { return v.is_number() ? number(v, 5) : std::string("-"); };
+    out << "HEP score (" << s["benchmark_type"].get<std::string>() << ", reference " << s["reference"].get<std::string>()
+        << (s["reference_provisional"].get<bool>() ? ", provisional" : "") << "): node " << value(s["node"])
+        << ", GPU node " << value(s["gpu_node"]) << ", CPU node " << value(s["cpu_node"]) << ", CPU per core "
+        << value(s["cpu_per_core"]) << "\n";
+  }
   for (const auto& be : b["backends"])
     if (be["status"] != "loaded") out << "backend " << be["name"].get<std::string>() << ": " << json_text(be["reason"]) << "\n";
   return out.str();

@@ -174,7 +174,30 @@ WorkloadContext Runner::context_for(const BenchDevice& d) const {
 }
 
 void Runner::finish(ResultRecord& r, const DeviceFacts* facts) const {
-  if (facts) r.peak = peaks_.peak(*facts, r.workload, r.value());
+  if (!facts) return;
+  if (r.family != "hep") {
+    r.peak = peaks_.peak(*facts, r.workload, r.value());
+    return;
+  }
+  // A HEP workload with a FLOP count: its rate against the FMA peak of its
+  // precision, expressed in its own unit (items per second at that peak).
+  const double flops = r.details.is_object() && r.details.contains("flops_per_item") &&
+                               r.details["flops_per_item"].is_number()
+                           ? r.details["flops_per_item"].get<double>()
+                           : 0;
+  if (!(flops > 0) || !r.precision) {
+    r.peak.source = "no FLOP count: not compared with a peak";
+    return;
+  }
+  PeakFigure fma = peaks_.peak(*facts, "fma_" + *r.precision, std::nullopt);
+  if (!fma.value) {
+    r.peak.source = "fma_" + *r.precision + " peak unknown: " + fma.source;
+    return;
+  }
+  r.peak.value = *fma.value * 1e12 / flops;
+  r.peak.source = "fma_" + *r.precision + " peak (" + fma.source + ") / " + std::to_string(static_cast<long long>(flops)) +
+                  " FLOP per item";
+  if (auto v = r.value()) r.peak.fraction = *v / *r.peak.value;
 }
 
 ResultRecord Runner::measure_guarded(const BenchDevice& d, const WorkloadEntry& w, double limit_s) {
@@ -316,8 +339,14 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
 
   for (const auto& d : devices) {
     DeviceReport dr{d, {}};
-    const auto device_start = clock_type::now();
+    // --quick: the micro-benchmarks and the HEP workloads each have the budget.
+    auto group_start = clock_type::now();
+    bool in_hep = false;
     for (const auto& w : workloads) {
+      if ((w.family == "hep") != in_hep) {
+        in_hep = w.family == "hep";
+        group_start = clock_type::now();
+      }
       if (progress_) progress_(step++, total, w.name + " on " + d.id);
       if (stop_reason.empty() && remaining() <= 0) {
         report.deadline_hit = true;
@@ -327,10 +356,11 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
         dr.results.push_back(skip(w, stop_reason));
         continue;
       }
-      if (config_.quick && since(device_start) > config_.quick_budget_s) {
+      if (config_.quick && since(group_start) > config_.quick_budget_s) {
         char budget[64];
         std::snprintf(budget, sizeof budget, "%g", config_.quick_budget_s);
-        dr.results.push_back(skip(w, std::string("--quick: this device's ") + budget + " s budget is spent"));
+        dr.results.push_back(skip(w, std::string("--quick: this device's ") + budget + " s budget for the " +
+                                         (in_hep ? "HEP workloads" : "micro-benchmarks") + " is spent"));
         continue;
       }
       ResultRecord r = measure_guarded(d, w, std::min(config_.workload_timeout_s, remaining()));

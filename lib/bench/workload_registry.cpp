@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bench/hep/cpu_runner.hpp"
 #include "bench/workloads.hpp"
 
 namespace gpukit {
@@ -22,6 +23,11 @@ const std::vector<WorkloadEntry>& workload_registry() {
       }
     e.push_back({"launch_latency", "launch", [] { return make_launch_workload(); }});
     e.push_back({"memtest", "memtest", [] { return make_memtest_workload(); }});
+    for (const auto& w : hep::hep_workload_names())
+      for (hep::Precision p : hep::hep_workload_precisions(w)) {
+        const std::string precision = hep::precision_name(p);
+        e.push_back({w + "_" + precision, "hep", [w, precision] { return make_hep_workload(w, precision); }});
+      }
     return e;
   }();
   return entries;
@@ -37,10 +43,17 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
   std::vector<bool> chosen(all.size(), false);
   for (const auto& t : tokens) {
     bool matched = false;
+    // Groups: "micro" (everything but the HEP workloads), "hep", a family, a HEP
+    // workload by its name (all its precisions) or one entry.
+    const auto& hep_names = hep::hep_workload_names();
+    const bool hep_workload = std::find(hep_names.begin(), hep_names.end(), t) != hep_names.end();
     for (size_t i = 0; i < all.size(); ++i)
-      if (all[i].name == t || all[i].family == t) chosen[i] = matched = true;
+      if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep") ||
+          (hep_workload && all[i].name.rfind(t + "_", 0) == 0))
+        chosen[i] = matched = true;
     if (!matched) {
-      std::string known = "stream, fma, transfer, launch, memtest";
+      std::string known = "micro, hep, stream, fma, transfer, launch, memtest";
+      for (const auto& w : hep::hep_workload_names()) known += ", " + w;
       for (const auto& w : all) known += ", " + w.name;
       return usage_error("unknown workload '" + t + "' (known: " + known + ")", "--workload");
     }

@@ -17,6 +17,11 @@ std::unique_ptr<Workload> make_fma_workload(const std::string& precision);
 std::unique_ptr<Workload> make_transfer_workload(const std::string& direction, const std::string& memory, bool remote);
 std::unique_ptr<Workload> make_launch_workload();
 std::unique_ptr<Workload> make_memtest_workload();
+// workload "me_eemumu", "em_shower", "track_fit", "mlp_infer" at one of its
+// precisions (hep::hep_workload_precisions).
+std::unique_ptr<Workload> make_hep_workload(const std::string& workload, const std::string& precision);
+// "events/s", "primaries/s", "tracks/s", "samples/s".
+std::string hep_result_unit(const std::string& workload);
 
 // Inner repetitions so that a timed region of operations taking `one_s` each
 // lasts at least `target_s`, within [1, limit].

@@ -244,10 +244,10 @@ TEST_CASE("gpuaccount: its own problems never stop the payload nor change its st
   CHECK(run_tool("gpuaccount", {"--interval", "0", "--", payload(), "exit", "4"}).exit_code == 4);
 
   std::string dir = temp_dir();
-  std::ofstream(dir + "/scores.json") << "{\"gpu\": {\"type\": \"x\"}}";
+  std::ofstream(dir + "/scores.json") << "{\"benchmark_type\": \"x\", \"models\": {}}";
   auto bad_scores = run_tool("gpuaccount", {"--benchmark", dir + "/scores.json", "--", payload(), "exit", "6"});
   CHECK(bad_scores.exit_code == 6);
-  CHECK(bad_scores.err.find("scores.json: gpu: needs score or models; running the command without accounting") != std::string::npos);
+  CHECK(bad_scores.err.find("scores.json: has no score (gpu_per_device, models and cpu_per_core are all empty or null); running the command without accounting") != std::string::npos);
 
   auto no_apel = run_tool("gpuaccount", {"-f", "apel", "--", payload(), "exit", "7"});
   CHECK(no_apel.exit_code == 7);

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "test_support.hpp"
 
@@ -15,8 +17,11 @@ namespace {
 // Small and quick: CI runs every workload on the CPU at these sizes.
 const std::vector<std::string> small = {"--repetitions", "2", "--max-memory", "24MiB", "--max-transfer", "1MiB"};
 
+// The micro-benchmarks unless a test picks workloads (the HEP tests pick theirs).
 std::vector<std::string> args(std::vector<std::string> a) {
+  const bool picked = std::find(a.begin(), a.end(), "-w") != a.end() || std::find(a.begin(), a.end(), "--workload") != a.end();
   a.insert(a.end(), small.begin(), small.end());
+  if (!picked) a.insert(a.end(), {"--workload", "micro"});
   return a;
 }
 
@@ -96,7 +101,7 @@ TEST_CASE("gpubench: bad input is one line on stderr, exit 2, nothing on stdout"
       {{"--repetitions", "0"}, "gpubench: --repetitions: Value 0 not in range 1 to 100000 (see gpubench --help)"},
       {{"--device", "cpu", "--run-timeout", "0"}, "gpubench: --run-timeout: must be positive"},
       {{"--device", "warp9"}, "gpubench: --device: unknown device 'warp9' (use an index, a GPU- or MIG- UUID, cpu, gpu or all)"},
-      {{"--device", "cpu", "-w", "nope"}, "gpubench: --workload: unknown workload 'nope' (known: stream, fma, transfer"},
+      {{"--device", "cpu", "-w", "nope"}, "gpubench: --workload: unknown workload 'nope' (known: micro, hep, stream, fma, transfer"},
       {{"--device", "cpu", "--max-transfer", "12 parsecs"}, "gpubench: --max-transfer: "},
       {{"--device", "cpu", "--memtest-fraction", "2"}, "gpubench: --memtest-fraction: must be in (0, 0.95]"},
       {{"--device", "cpu", "--array-size", "1k"}, "gpubench: --array-size: must be at least 8KiB"},
@@ -298,4 +303,157 @@ TEST_CASE("gpubench: with the CUDA plugin and no driver the tool reports why and
     }
   CHECK(reported);
   CHECK(doc["bench"]["devices"][0]["results"][0]["status"] == "ok");
+}
+
+namespace {
+
+// The two fastest HEP workloads at their --quick sizes on the CPU.
+const std::vector<std::string> hep_quick = {"--device", "cpu", "--quick", "--warmup", "0", "--seed", "7",
+                                            "--workload", "me_eemumu,track_fit"};
+
+std::string write_text(const std::string& name, const std::string& text) {
+  std::string path = gpukit::test::temp_dir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// The section without what scoring writes.
+json without_scores(json b) {
+  b.erase("scores");
+  for (auto& d : b["devices"]) {
+    d.erase("score");
+    d.erase("workload_scores");
+    for (auto& r : d["results"]) {
+      r.erase("reference_value");
+      r.erase("reference_ratio");
+    }
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("gpubench: HEP workloads on the CPU: validated throughputs, FP64/FP32 ratio and scores") {
+  auto r = run_tool("gpubench", hep_quick);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& b = doc["bench"];
+  const json& cpu = b["devices"][0];
+  REQUIRE(cpu["results"].size() == 4);
+  for (const auto& res : cpu["results"]) {
+    INFO(res["workload"].get<std::string>() << " " << res["reason"]);
+    CHECK(res["status"] == "ok");
+    CHECK(res["family"] == "hep");
+    CHECK(res["validation"]["passed"] == true);
+    CHECK(res["stats"]["repetitions"] == 3);
+    CHECK(res["reference_value"].get<double>() > 0);
+  }
+  CHECK(result(cpu, "me_eemumu_fp64")["unit"] == "events/s");
+  CHECK(result(cpu, "track_fit_fp32")["unit"] == "tracks/s");
+  CHECK(result(cpu, "me_eemumu_fp32")["problem_size"]["items"] == 1 << 19);
+  CHECK(result(cpu, "track_fit_fp64")["problem_size"]["items"] == 1 << 14);
+  const json& fp64 = result(cpu, "me_eemumu_fp64");
+  CHECK(fp64["fp64_fp32_ratio"].get<double>() ==
+        doctest::Approx(fp64["value"].get<double>() / result(cpu, "me_eemumu_fp32")["value"].get<double>()));
+  CHECK(fp64["peak"]["fraction"].is_number());  // against the FP64 FMA peak, 446 FLOP per event
+  CHECK(cpu["workload_scores"].size() == 2);
+  const double score = cpu["score"].get<double>();
+  CHECK(score > 0);
+  const json& s = b["scores"];
+  CHECK(s["benchmark_type"] == "gpukit-hep/0.1");
+  CHECK(s["reference"] == "provisional-cpu-vm");
+  CHECK(s["reference_provisional"] == true);
+  CHECK(s["cpu_node"].get<double>() == doctest::Approx(score));
+  CHECK(s["cpu_per_core"].get<double>() == doctest::Approx(score / cpu["environment"]["cores"].get<int>()));
+  CHECK(s["node"].get<double>() == doctest::Approx(score));
+  CHECK(s["gpu_node"].is_null());
+  CHECK(s["gpu_per_device"].empty());
+  CHECK(s["tool_version"] == b["generator"]["version"]);
+  CHECK(s["config_hash"].get<std::string>().rfind("fnv1a64:", 0) == 0);
+
+  // Rescoring against a reference with every value doubled halves every score
+  // and changes nothing else.
+  json ref = json::parse(std::ifstream(gpukit::test::fixture("../../share/gpukit/reference/provisional-cpu-vm.json")));
+  for (auto& [name, w] : ref["workloads"].items())
+    for (auto& [key, v] : w["values"].items()) v = v.get<double>() * 2;
+  ref["name"] = "doubled";
+  RunOptions o;
+  o.stdin_data = r.out;
+  auto re = run_tool("gpubench", {"--rescore", "--reference", write_text("doubled.json", ref.dump())}, o);
+  REQUIRE(re.exit_code == 0);
+  json redoc = json::parse(re.out);
+  CHECK(bench_problems(redoc) == "");
+  const json& rb = redoc["bench"];
+  CHECK(rb["scores"]["reference"] == "doubled");
+  CHECK(rb["devices"][0]["score"].get<double>() == doctest::Approx(score / 2));
+  CHECK(rb["scores"]["cpu_node"].get<double>() == doctest::Approx(score / 2));
+  CHECK(rb["scores"]["config_hash"] == s["config_hash"]);
+  CHECK(without_scores(rb) == without_scores(b));
+}
+
+TEST_CASE("gpubench: --format hepscore is the hep-workloads summary layout") {
+  auto r = run_tool("gpubench", {"--device", "cpu", "--quick", "--warmup", "0", "--workload", "me_eemumu", "-f", "hepscore"});
+  REQUIRE(r.exit_code == 0);
+  json h = json::parse(r.out);
+  CHECK(h["report"]["wl-scores"]["me_eemumu_fp64"].get<double>() > 0);
+  CHECK(h["report"]["wl-stats"]["me_eemumu_fp32"]["count"] == 3);
+  CHECK(h["run_info"]["copies"] == 1);
+  CHECK(h["app"]["version"].is_string());
+}
+
+TEST_CASE("gpubench: a bad reference file or an even repetition count is exit 2 naming it") {
+  const std::string bad = write_text("bad-reference.json", R"({"name": "x"})");
+  for (const auto& a : std::vector<std::vector<std::string>>{
+           {"--device", "cpu", "--workload", "me_eemumu", "--reference", bad},
+           {"--rescore", "--reference", bad},
+           {"--device", "cpu", "--workload", "me_eemumu", "--reference", "/nonexistent/reference.json"}}) {
+    RunOptions o;
+    o.stdin_data = R"({"schema":"gpukit/1"})";
+    auto r = run_tool("gpubench", a, o);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(a.back()) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  auto even = run_tool("gpubench", {"--device", "cpu", "--workload", "hep", "--repetitions", "4"});
+  CHECK(even.exit_code == 2);
+  CHECK(even.err.find("--repetitions") != std::string::npos);
+  RunOptions o;
+  o.stdin_data = R"({"schema":"gpukit/1"})";
+  auto none = run_tool("gpubench", {"--rescore"}, o);
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("no bench section") != std::string::npos);
+}
+
+TEST_CASE("gpubench: the real --quick CPU output feeds gpuaccount, gpucost and gpumatch") {
+  auto bench = run_tool("gpubench", hep_quick);
+  REQUIRE(bench.exit_code == 0);
+  json doc = json::parse(bench.out);
+  const double per_core = doc["bench"]["scores"]["cpu_per_core"].get<double>();
+  const double node = doc["bench"]["scores"]["node"].get<double>();
+  const std::string file = write_text("bench-quick.json", bench.out);
+
+  auto account = run_tool("gpuaccount", {"--input", file, "--node", "--duration", "0.1", "--cores", "2"});
+  REQUIRE(account.exit_code == 0);
+  json a = json::parse(account.out)["account"]["normalised"];
+  CHECK(a["source"] == "bench.scores");
+  CHECK(a["cpu"]["benchmark_type"] == "gpukit-hep/0.1");
+  CHECK(a["cpu"]["score_per_core"].get<double>() == doctest::Approx(per_core));
+
+  auto cost = run_tool("gpucost", {"--input", file, "--samples", "0"});
+  INFO(cost.err);
+  REQUIRE(cost.exit_code == 0);
+  const json cost_doc = json::parse(cost.out);
+  const json& option = cost_doc["cost"]["options"][0];
+  CHECK(option["per_score_hour"]["cpu"]["score"].get<double>() == doctest::Approx(doc["bench"]["scores"]["cpu_node"].get<double>()));
+  CHECK(doc["bench"]["scores"]["cpu_node"].get<double>() == doctest::Approx(node));  // no GPU: the node is its CPU
+
+  // gpumatch reads bench.scores.gpu_node and devices[].score: on this CPU-only
+  // node a GPU job is a negative answer, not a complaint about the section.
+  auto match = run_tool("gpumatch", {"--input", file, "--gpus", "1", "--min-score", "1"});
+  INFO(match.err);
+  CHECK(match.exit_code == 1);
+  CHECK(match.err.find("bench") == std::string::npos);
 }

@@ -487,17 +487,31 @@ TEST_CASE("account: identity from options, HTCondor ads, Slurm and PBS") {
 }
 
 TEST_CASE("account: benchmark scores and normalised score-hours") {
-  auto bad = parse_benchmark_scores(json::parse(R"({"gpu": {"type": "x", "score": -1}})"), "scores.json");
+  auto bad = parse_benchmark_scores(json::parse(R"({"benchmark_type": "x", "models": {"A": -1}})"), "scores.json");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().what() == "scores.json: gpu.score: must be a positive number");
-  CHECK(parse_benchmark_scores(json::parse(R"({"cpu": {"type": "hepscore23"}})"), "s").error().what() ==
-        "s: cpu.score_per_core: is missing");
+  CHECK(bad.error().what() == "scores.json: models.A: must be a positive number");
+  CHECK(parse_benchmark_scores(json::parse(R"({"cpu_per_core": 3})"), "s").error().what() ==
+        "s: benchmark_type: must be a string (the benchmark's name)");
+  CHECK(parse_benchmark_scores(json::parse(R"({"benchmark_type": "x", "cpu_per_core": null, "models": {}})"), "s")
+            .error()
+            .what() == "s: has no score (gpu_per_device, models and cpu_per_core are all empty or null)");
+  CHECK(parse_benchmark_scores(json::parse(R"({"benchmark_type": "x", "gpu_per_device": []})"), "s").error().what() ==
+        "s: gpu_per_device: must be an object of name: score");
   CHECK_FALSE(parse_benchmark_scores(json::array(), "s").ok());
   CHECK_FALSE(parse_benchmark_scores(json::object(), "s").ok());
 
-  auto scores = parse_benchmark_scores(json::parse(R"({
-    "gpu": {"type": "gpukit-gpu-1", "score": 10, "models": {"NVIDIA A100-SXM4-80GB": 40}},
-    "cpu": {"type": "hepscore23", "score_per_core": 15}})"), "scores.json");
+  // The device's own score wins over its model's; a MIG instance takes its GPU's.
+  auto by_uuid = parse_benchmark_scores(json::parse(R"({"benchmark_type": "gpukit-hep/0.1",
+    "gpu_per_device": {"GPU-a": 42, "GPU-p": 7}, "models": {"M": 40}, "cpu_per_core": null})"), "s");
+  REQUIRE(by_uuid.ok());
+  CHECK(*by_uuid->gpu_score_for("GPU-a", "", "M") == 42);
+  CHECK(*by_uuid->gpu_score_for("MIG-x", "GPU-p", "M") == 7);
+  CHECK(*by_uuid->gpu_score_for("GPU-b", "", "M") == 40);
+  CHECK_FALSE(by_uuid->gpu_score_for("GPU-b", "", "other"));
+  CHECK_FALSE(by_uuid->cpu_score_per_core);
+
+  auto scores = parse_benchmark_scores(json::parse(R"({"benchmark_type": "gpukit-hep/0.1",
+    "gpu_per_device": {"GPU-other": 10}, "models": {"NVIDIA A100-SXM4-80GB": 40}, "cpu_per_core": 15})"), "scores.json");
   REQUIRE(scores.ok());
 
   ScriptedTelemetry t;

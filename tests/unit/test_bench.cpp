@@ -12,6 +12,7 @@
 #include "bench/reference.hpp"
 #include "bench/report.hpp"
 #include "bench/runner.hpp"
+#include "bench/scoring.hpp"
 #include "bench/selection.hpp"
 #include "compute/cpu/cpu_backend.hpp"
 #include "compute/kernels/fma.cuh"
@@ -234,7 +235,10 @@ TEST_CASE("bench: the run's own deadline skips what is left") {
 TEST_CASE("bench: every micro-benchmark runs on the CPU backend and validates") {
   auto backend = cpu_backend();
   Runner runner(small_config(), host_memory(), PeakModel::load(), {0});
-  RunReport r = runner.run({bench_cpu(backend)}, workload_registry());
+  std::vector<WorkloadEntry> micro;
+  for (const auto& e : workload_registry())
+    if (e.family != "hep") micro.push_back(e);
+  RunReport r = runner.run({bench_cpu(backend)}, micro);
   REQUIRE(r.devices.size() == 1);
   int ok = 0;
   for (const auto& res : r.devices[0].results) {
@@ -426,7 +430,7 @@ TEST_CASE("bench: the section validates against its schema and renders as table 
   CHECK(test::validate_against(section, "bench.schema.json") == "");
   CHECK(section["status"] == "ok");
   CHECK(section["comparable"] == true);
-  CHECK(section["scores"]["node"].is_null());
+  CHECK(section["scores"].is_null());  // score_bench_section fills it
   const json& triad = section["devices"][0]["results"][0];
   CHECK(triad["validation"]["passed"] == true);
   CHECK(triad["problem_size"]["arrays_counted"] == 3);
@@ -462,7 +466,7 @@ TEST_CASE("bench: option values are checked with the option named") {
   o.workloads = {"stream", "warp"};
   auto bad = make_run_config(o);
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message.rfind("unknown workload 'warp' (known: stream, fma, transfer", 0) == 0);
+  CHECK(bad.error().message.rfind("unknown workload 'warp' (known: micro, hep, stream, fma, transfer", 0) == 0);
   o.workloads = {"transfer", "memtest"};
   CHECK(make_run_config(o)->workloads.size() == 10);
 }
@@ -479,4 +483,75 @@ TEST_CASE("bench: progress is drawn only when enabled") {
   }
   CHECK(on.str().find("[######..................] 1/4 stream_triad on cpu") != std::string::npos);
   CHECK(off.str().empty());
+}
+
+TEST_CASE("bench: workload groups micro, hep and a HEP workload's name") {
+  auto micro = select_workloads({"micro"});
+  REQUIRE(micro.ok());
+  CHECK(micro->size() == 21);
+  auto hep = select_workloads({"hep"});
+  REQUIRE(hep.ok());
+  CHECK(*hep == std::vector<std::string>{"me_eemumu_fp64", "me_eemumu_fp32", "em_shower_fp64", "em_shower_fp32",
+                                         "track_fit_fp64", "track_fit_fp32", "mlp_infer_fp32", "mlp_infer_fp16",
+                                         "mlp_infer_bf16"});
+  CHECK(*select_workloads({"mlp_infer"}) == std::vector<std::string>{"mlp_infer_fp32", "mlp_infer_fp16", "mlp_infer_bf16"});
+  CHECK(select_workloads({"mlp"}).error().context == "--workload");
+  BenchOptions o;
+  o.workloads = {"hep"};
+  o.repetitions = 4;
+  CHECK(make_run_config(o).error().context == "--repetitions");
+  o.workloads = {"micro"};
+  CHECK(make_run_config(o).ok());  // the micro-benchmarks take any count
+}
+
+namespace {
+
+json hep_row(const std::string& name, const std::string& precision, std::vector<double> values) {
+  json r = {{"workload", name + "_" + precision}, {"family", "hep"}, {"precision", precision}, {"status", "ok"},
+            {"value", values[values.size() / 2]}, {"details", {{"workload", name}}}, {"problem_size", {{"items", 10}}}};
+  r["stats"] = {{"values", values}};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("bench: scores of a bench section: per device, per node, by model, per core") {
+  hep::Reference ref;
+  ref.name = "unit";
+  ref.file = "unit.json";
+  ref.scaling = 10;
+  ref.values["me_eemumu"] = {{"fp64", 100}, {"fp32", 400}};
+  ref.values["track_fit"] = {{"fp64", 10}, {"fp32", 10}};
+  json b = {{"generator", {{"tool", "gpubench"}, {"version", "9.9"}}}, {"config", {{"seed", 1}}}, {"quick", false}};
+  json cpu = {{"id", "cpu"}, {"kind", "cpu"}, {"name", "CPU"}, {"backend", "cpu"}, {"environment", {{"cores", 4}}}};
+  cpu["results"] = {hep_row("me_eemumu", "fp64", {100, 200, 300}), hep_row("me_eemumu", "fp32", {400, 800, 1200}),
+                    hep_row("track_fit", "fp64", {10, 10, 10}), hep_row("track_fit", "fp32", {40, 40, 40})};
+  json gpu = {{"id", "GPU-a"}, {"kind", "gpu"}, {"name", "Model X"}, {"backend", "cuda"}, {"environment", json::object()}};
+  gpu["results"] = {hep_row("me_eemumu", "fp64", {1000, 1000, 1000}), hep_row("me_eemumu", "fp32", {4000, 4000, 4000}),
+                    hep_row("track_fit", "fp64", {10, 10, 10})};  // track_fit incomplete: left out
+  b["devices"] = {cpu, gpu};
+  REQUIRE(score_bench_section(b, ref).ok());
+  const json& s = b["scores"];
+  // CPU: me_eemumu median of (1, 2, 3) = 2, track_fit sqrt(1 x 4) = 2: 2 x scaling 10.
+  CHECK(b["devices"][0]["workload_scores"]["me_eemumu"].get<double>() == doctest::Approx(2));
+  CHECK(b["devices"][0]["workload_scores"]["track_fit"].get<double>() == doctest::Approx(2));
+  CHECK(b["devices"][0]["score"].get<double>() == doctest::Approx(20));
+  CHECK(b["devices"][1]["workload_scores"].size() == 1);
+  CHECK(b["devices"][1]["score"].get<double>() == doctest::Approx(100));
+  CHECK(s["cpu_node"].get<double>() == doctest::Approx(20));
+  CHECK(s["cpu_per_core"].get<double>() == doctest::Approx(5));
+  CHECK(s["gpu_node"].get<double>() == doctest::Approx(100));
+  CHECK(s["gpu_per_device"]["GPU-a"].get<double>() == doctest::Approx(100));
+  CHECK(s["models"]["Model X"].get<double>() == doctest::Approx(100));
+  CHECK(s["node"].get<double>() == doctest::Approx(120));
+  CHECK(s["tool_version"] == "9.9");
+  CHECK(s["reference"] == "unit");
+  CHECK(b["devices"][0]["results"][1]["reference_ratio"].get<double>() == doctest::Approx(2));
+  annotate_hep_results(b);
+  CHECK(b["devices"][0]["results"][0]["fp64_fp32_ratio"].get<double>() == doctest::Approx(0.25));
+  CHECK(b["devices"][1]["results"][0]["details"]["speedup_vs_cpu_node"].get<double>() == doctest::Approx(5));
+  const std::string hash = s["config_hash"];
+  b["config"]["seed"] = 2;  // the seed is not part of what was run
+  REQUIRE(score_bench_section(b, ref).ok());
+  CHECK(b["scores"]["config_hash"] == hash);
 }

@@ -1,26 +1,26 @@
 // gpubench: micro-benchmarks of the node's GPUs and CPU (memory bandwidth,
-// FMA throughput, host-device transfers, launch latency, memory test), added to
-// the node document as its bench section.
+// FMA throughput, host-device transfers, launch latency, memory test) and HEP
+// workloads with their scores, added to the node document as its bench section.
 #include "bench/bench.hpp"
 #include "core/cli.hpp"
 
 int main(int argc, char** argv) {
   gpukit::BenchOptions o;
   CLI::App app{"Benchmarks of this node's GPUs and CPU, validated, with peak fractions and energy", "gpubench"};
-  gpukit::add_common_options(app, o.common, {"gpubench", {"json", "table", "csv"}, 300.0});
+  gpukit::add_common_options(app, o.common, {"gpubench", {"json", "table", "csv", "hepscore"}, 300.0});
   app.add_option("-d,--device", o.devices,
                  "Devices: GPU indices, GPU-/MIG- UUIDs, cpu, gpu (every visible GPU), all (default)")
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-w,--workload", o.workloads,
-                 "Workloads or families (stream, fma, transfer, launch, memtest); default: all")
+                 "Workloads or groups (micro, hep, stream, fma, transfer, launch, memtest, me_eemumu, em_shower, track_fit, mlp_infer); default: all")
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-r,--repetitions", o.repetitions, "Timed repetitions; the figure is their median")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--warmup", o.warmup, "Untimed repetitions first")->check(CLI::Range(0, 1000))->capture_default_str();
-  app.add_flag("--quick", o.quick, "The micro suite in at most 15 s per device; not for accounting or comparison");
+  app.add_flag("--quick", o.quick, "Fixed small sizes: micro suite and HEP workloads in at most 15 s each per device; not for accounting or comparison");
   app.add_option("--run-timeout", o.run_timeout_s, "Deadline of the whole run in seconds")
       ->capture_default_str()
       ->type_name("SECONDS");
@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
                  "Share of free memory the memory test takes (default 0.9 on GPUs, 0.25 on the CPU)")
       ->type_name("FRACTION");
   app.add_option("--seed", o.seed, "Seed of the random inputs (default: from the clock)");
+  app.add_option("--reference", o.reference, "Reference file of the HEP scores (default: the provisional CPU reference)")
+      ->type_name("FILE");
+  app.add_flag("--rescore", o.rescore, "Rewrite only the scores of the input document's bench section (with --reference)");
   app.add_flag("--no-node", o.no_node, "Do not run every GPU at once for the node figures");
   return gpukit::tool_main(app, o.common, argc, argv, [&] { return gpukit::run_bench(o); });
 }

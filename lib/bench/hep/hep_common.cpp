@@ -59,11 +59,11 @@ double monotonic_seconds() {
 
 HepSizes hep_quick_sizes() {
   HepSizes s;
-  s.me_events = 1ULL << 20;
-  s.shower_primaries = 256;
+  s.me_events = 1ULL << 19;
+  s.shower_primaries = 32;
   s.shower_energy_mev = 10000;
-  s.tracks = 1ULL << 15;
-  s.mlp_samples = 1ULL << 15;
+  s.tracks = 1ULL << 14;
+  s.mlp_samples = 1ULL << 12;
   return s;
 }
 

@@ -35,9 +35,9 @@ struct HepSizes {
   std::uint64_t mlp_samples = 0;       // batch per repetition
 };
 
-// --quick: fixed sizes, the same on every device, documented in
-// docs/README-gpubench-hep.md: 2^20 points, 256 photons of 10 GeV, 2^15 tracks,
-// 2^15 samples.
+// --quick: fixed sizes, the same on every device, documented in gpubench(1):
+// 2^19 points, 32 photons of 10 GeV, 2^14 tracks, 2^12 samples (the whole
+// --quick run fits 60 s on a 2-core CPU).
 HepSizes hep_quick_sizes();
 
 // Full runs: enough work to fill the device, in proportion to `parallel_units`,

@@ -13,6 +13,9 @@
 
 #include "compute/backend.hpp"
 #include "compute/kernels/gpu_kernels.cuh"
+#include "bench/hep/em_shower.hpp"  // the calorimeter (header only)
+#include "bench/hep/me_eemumu.hpp"  // the electroweak inputs (header only)
+#include "compute/kernels/hep/hep_kernels.cuh"
 #include "compute/kernels/names.hpp"
 
 namespace gpukit::gpu_backend {
@@ -58,7 +61,9 @@ class GpuDevice final : public Device {
     for (const char* k : {kernel::fill_f64, kernel::random_f64, kernel::stream_copy, kernel::stream_mul,
                           kernel::stream_add, kernel::stream_triad, kernel::stream_dot, kernel::fma_fp64,
                           kernel::fma_fp32, kernel::fma_fp16, kernel::fma_int32, kernel::empty,
-                          kernel::memtest_write, kernel::memtest_verify})
+                          kernel::memtest_write, kernel::memtest_verify, kernel::hep_me_eemumu_fp64,
+                          kernel::hep_me_eemumu_fp32, kernel::hep_em_shower_fp64, kernel::hep_em_shower_fp32,
+                          kernel::hep_mlp_fp32, kernel::hep_mlp_fp16, kernel::hep_mlp_bf16})
       if (name == k) return {};
     return std::string("the ") + rt::backend_name + " backend has no kernel '" + name + "'";
   }
@@ -145,6 +150,25 @@ class GpuDevice final : public Device {
                                                               a.iterations);
     } else if (name == kernel::empty) {
       kg::empty_kernel<<<1, 1, 0, s>>>();
+    } else if (name == kernel::hep_me_eemumu_fp64) {
+      hep::me_eemumu_kernel<double><<<blocks, kg::block_size, 0, s>>>(a.seed, 0, a.n, a.scalar,
+                                                                       hep::ew_parameters<double>(), out);
+    } else if (name == kernel::hep_me_eemumu_fp32) {
+      hep::me_eemumu_kernel<float><<<blocks, kg::block_size, 0, s>>>(
+          a.seed, 0, a.n, static_cast<float>(a.scalar), hep::ew_parameters<float>(), static_cast<float*>(a.out));
+    } else if (name == kernel::hep_em_shower_fp64) {
+      hep::em_shower_kernel<double><<<blocks, kg::block_size, 0, s>>>(
+          hep::shower_config<double>(a.scalar), a.seed, 0, a.n, out, static_cast<hep::ShowerTally<double>*>(a.scratch));
+    } else if (name == kernel::hep_em_shower_fp32) {
+      hep::em_shower_kernel<float><<<blocks, kg::block_size, 0, s>>>(
+          hep::shower_config<float>(a.scalar), a.seed, 0, a.n, static_cast<float*>(a.out),
+          static_cast<hep::ShowerTally<float>*>(a.scratch));
+    } else if (name == kernel::hep_mlp_fp32) {
+      launch_mlp<float>(a, s);
+    } else if (name == kernel::hep_mlp_fp16) {
+      launch_mlp<hep::Half>(a, s);
+    } else if (name == kernel::hep_mlp_bf16) {
+      launch_mlp<hep::BFloat16>(a, s);
     } else if (name == kernel::memtest_write) {
       kg::memtest_write_kernel<<<blocks, kg::block_size, 0, s>>>(static_cast<u64*>(a.out), a.n, a.seed);
     } else if (name == kernel::memtest_verify) {
@@ -228,6 +252,16 @@ class GpuDevice final : public Device {
     if (auto st = check(rt::host_device_pointer(&dflag, flag), "HostGetDevicePointer"); !st) return st;
     flag_device_ = static_cast<volatile int*>(dflag);
     return {};
+  }
+
+  // Inputs made on the device, then the tiled forward pass (weights stored as S).
+  template <class S>
+  void launch_mlp(const KernelArgs& a, rt::stream_t s) {
+    auto* inputs = static_cast<S*>(a.scratch);
+    hep::mlp_input_kernel<S><<<grid(a.n), kg::block_size, 0, s>>>(a.seed, 0, a.n, inputs);
+    const u64 tiles = (a.n + hep::mlp_kernel_tile - 1) / hep::mlp_kernel_tile;
+    hep::mlp_forward_kernel<S, S><<<tiles, kg::block_size, 0, s>>>(
+        static_cast<const S*>(a.in0), static_cast<const S*>(a.in1), inputs, a.n, static_cast<float*>(a.out));
   }
 
   template <bool Enabled>

@@ -32,4 +32,21 @@ inline constexpr const char* empty = "empty";
 inline constexpr const char* memtest_write = "memtest_write";
 inline constexpr const char* memtest_verify = "memtest_verify";
 
+// HEP workloads (GPU plugins only; the CPU backend runs them through
+// lib/bench/hep's drivers). kernels/hep/hep_kernels.cuh has the kernels.
+// me_eemumu: out[i] (double / float) = |M|^2 of event i of `seed` at sqrt(s) = scalar GeV.
+inline constexpr const char* hep_me_eemumu_fp64 = "hep_me_eemumu_fp64";
+inline constexpr const char* hep_me_eemumu_fp32 = "hep_me_eemumu_fp32";
+// mlp_infer: in0 = weights, in1 = biases (mlp_weight_count, mlp_bias_count
+// values of the storage type), scratch = room for n x mlp_inputs inputs of the
+// storage type (made on the device from `seed`), out = n x mlp_outputs floats.
+// em_shower: n primary photons of scalar MeV in the calorimeter of
+// bench/hep/em_shower.hpp; out = n x shower_layers deposits (double / float),
+// scratch = n ShowerTally entries of the same type.
+inline constexpr const char* hep_em_shower_fp64 = "hep_em_shower_fp64";
+inline constexpr const char* hep_em_shower_fp32 = "hep_em_shower_fp32";
+inline constexpr const char* hep_mlp_fp32 = "hep_mlp_fp32";
+inline constexpr const char* hep_mlp_fp16 = "hep_mlp_fp16";
+inline constexpr const char* hep_mlp_bf16 = "hep_mlp_bf16";
+
 }  // namespace gpukit::kernel
