@@ -174,7 +174,9 @@ TEST_CASE("gpubench: an AMD GPU is metered through amd_smi: energy and power aro
   CHECK(triad["energy_reason"].is_null());
   REQUIRE(triad["power_w_mean"].is_number());
   CHECK(triad["power_w_mean"].get<double>() >= 100);
-  CHECK(triad["power_w_mean"].get<double>() <= 300);
+  // The mean comes from energy-counter deltas over the host's clock, read a moment
+  // apart from the fake's own clock: allow 1 % over the scripted 300 W ceiling.
+  CHECK(triad["power_w_mean"].get<double>() <= 303);
 }
 
 TEST_CASE("gpubench: two GPUs run at once for the node figures") {
