@@ -23,6 +23,29 @@ extern char** environ;
 
 namespace gpukit::test {
 
+ScopedEnvironment::~ScopedEnvironment() {
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+    if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
+    else unsetenv(it->first.c_str());
+  }
+}
+
+ScopedEnvironment& ScopedEnvironment::set(const std::string& name, const std::optional<std::string>& value) {
+  bool seen = false;
+  for (const auto& [n, v] : saved_) seen = seen || n == name;
+  if (!seen) {
+    const char* old = std::getenv(name.c_str());
+    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+  }
+  if (value) setenv(name.c_str(), value->c_str(), 1);
+  else unsetenv(name.c_str());
+  return *this;
+}
+
+ScopedEnvironment& ScopedEnvironment::set(const std::string& name, const char* value) {
+  return set(name, value ? std::optional<std::string>(value) : std::nullopt);
+}
+
 std::string fixture(const std::string& relative) { return std::string(GPUKIT_TEST_FIXTURES) + "/" + relative; }
 std::string fake(const std::string& file) { return std::string(GPUKIT_TEST_FAKES) + "/" + file; }
 

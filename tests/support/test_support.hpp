@@ -28,6 +28,24 @@ struct RunOptions {
 // Runs bin/<tool> from the build tree (or an absolute path) with `args`.
 RunResult run_tool(const std::string& tool, const std::vector<std::string>& args, const RunOptions& options = {});
 
+// Sets or unsets environment variables for the life of the object, then puts back
+// what each variable was before its first change here.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment() = default;
+  ScopedEnvironment(const std::string& name, const std::string& value) { set(name, value); }
+  ~ScopedEnvironment();
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+  ScopedEnvironment& set(const std::string& name, const std::optional<std::string>& value);  // nullopt: unset
+  ScopedEnvironment& set(const std::string& name, const char* value);  // nullptr: unset
+  ScopedEnvironment& unset(const std::string& name) { return set(name, std::nullopt); }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;  // first value of each name
+};
+
 std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
 std::string fake(const std::string& file);         // <build>/tests/fakes/<file>
 std::string read_file(const std::string& path);

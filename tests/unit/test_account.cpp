@@ -20,6 +20,8 @@
 
 using namespace gpukit;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
 
 // A scripted device behind the real TelemetrySource interface: each call to
@@ -100,17 +102,10 @@ GpuUsage run_script(ScriptedTelemetry& t, const std::string& uuid, HeldDevice de
     usage.add(poll_device(t, uuid, cursor, 100.0 + static_cast<double>(t.step)), job);
   return usage;
 }
-
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(const std::string& n, const std::string& value) : name(n) { ::setenv(n.c_str(), value.c_str(), 1); }
-  ~ScopedEnv() { ::unsetenv(name.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("account: /proc readings of one process and a tree (fixture)") {
-  ScopedEnv root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
+  ScopedEnvironment root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
   long tick = ::sysconf(_SC_CLK_TCK);
   REQUIRE(tick == 100);  // the fixture's times are written for 100 ticks a second
   auto p = read_process(4242);
@@ -140,7 +135,7 @@ TEST_CASE("account: /proc readings of one process and a tree (fixture)") {
 }
 
 TEST_CASE("account: cgroup v2 figures and whether the cgroup is the job's own (fixture)") {
-  ScopedEnv root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
+  ScopedEnvironment root("GPUKIT_SYSFS_ROOT", test::fixture("account/root"));
   auto path = cgroup_of(4242);
   REQUIRE(path);
   CHECK(*path == "/job_77/step_0");

@@ -15,27 +15,9 @@
 
 using namespace gpukit;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
-
-// Sets (or unsets, with nullptr) environment variables for one test case.
-class ScopedEnvironment {
- public:
-  ~ScopedEnvironment() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
-      else unsetenv(it->first.c_str());
-    }
-  }
-  void set(const std::string& name, const std::optional<std::string>& value) {
-    const char* old = std::getenv(name.c_str());
-    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-    if (value) setenv(name.c_str(), value->c_str(), 1);
-    else unsetenv(name.c_str());
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 // A fixture tree, the fake amd_smi playing `machine` (or no library at all).
 void use_machine(ScopedEnvironment& env, const std::string& tree, const std::optional<std::string>& machine) {

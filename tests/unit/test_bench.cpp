@@ -23,6 +23,8 @@
 
 using namespace gpukit;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
 
 // A workload whose figures and failures the test chooses.
@@ -135,13 +137,6 @@ class BrokenTriad final : public Device {
 };
 
 json load_fixture(const std::string& name) { return json::parse(test::read_file(test::fixture("bench/" + name))); }
-
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
-  ~ScopedEnv() { unsetenv(name.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("bench: a result's statistics are over the repetitions after the warm-up") {
@@ -356,7 +351,7 @@ TEST_CASE("bench: peaks from clocks, units and bus width, with flags") {
 }
 
 TEST_CASE("bench: device selection against gpuprobe's sections") {
-  ScopedEnv count("GPUKIT_FAKE_GPU_COUNT", "1");
+  ScopedEnvironment count("GPUKIT_FAKE_GPU_COUNT", "1");
   RegistryOptions o;
   o.plugin_dirs = {test::fake("plugins/fakegpu")};
   auto reg = ComputeRegistry::open(o);

@@ -18,6 +18,8 @@
 
 using namespace gpukit;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
 
 std::shared_ptr<Device> cpu_device() {
@@ -41,13 +43,6 @@ struct Array {
 };
 
 std::string plugin_dir(const std::string& name) { return test::fake("plugins/" + name); }
-
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
-  ~ScopedEnv() { unsetenv(name.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("compute: worker shares cover every element once, aligned") {
@@ -150,7 +145,7 @@ TEST_CASE("compute: CPU FMA chains follow the closed form") {
 TEST_CASE("compute: every instruction-set level gives the same results") {
   std::vector<double> reference;
   for (const char* level : {"generic", "v3", "v4"}) {
-    ScopedEnv isa("GPUKIT_CPU_ISA", level);
+    ScopedEnvironment isa("GPUKIT_CPU_ISA", level);
     auto backend = make_cpu_backend();
     if (!backend.ok()) {
       CHECK(backend.error().code == ExitCode::environment);  // this CPU lacks the level
@@ -168,7 +163,7 @@ TEST_CASE("compute: every instruction-set level gives the same results") {
     if (reference.empty()) reference = values;
     for (size_t i = 0; i < values.size(); ++i) CHECK(values[i] == doctest::Approx(reference[i]).epsilon(1e-5));
   }
-  ScopedEnv bad("GPUKIT_CPU_ISA", "v9");
+  ScopedEnvironment bad("GPUKIT_CPU_ISA", "v9");
   auto backend = make_cpu_backend();
   REQUIRE_FALSE(backend.ok());
   CHECK(backend.error().what() == "GPUKIT_CPU_ISA=v9: unknown instruction-set level (use v4, v3 or generic)");
@@ -252,7 +247,7 @@ TEST_CASE("compute: a library without the entry point and one that cannot load")
 }
 
 TEST_CASE("compute: the registry loads the fake GPU plugin beside the CPU") {
-  ScopedEnv count("GPUKIT_FAKE_GPU_COUNT", "2");
+  ScopedEnvironment count("GPUKIT_FAKE_GPU_COUNT", "2");
   RegistryOptions o;
   o.plugin_dirs = {plugin_dir("fakegpu")};
   auto r = ComputeRegistry::open(o);

@@ -13,28 +13,9 @@
 
 using namespace gpukit;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
-
-// Sets (or unsets, with nullptr) environment variables for one test case and
-// restores them afterwards.
-class ScopedEnvironment {
- public:
-  ~ScopedEnvironment() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
-      else unsetenv(it->first.c_str());
-    }
-  }
-  void set(const std::string& name, const char* value) {
-    const char* old = std::getenv(name.c_str());
-    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-    if (value) setenv(name.c_str(), value, 1);
-    else unsetenv(name.c_str());
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 const char* const container_and_batch_vars[] = {
     "APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", "KUBERNETES_SERVICE_HOST", "_CONDOR_JOB_AD",

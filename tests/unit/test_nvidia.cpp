@@ -21,39 +21,12 @@
 using namespace gpukit;
 using nlohmann::json;
 
+using gpukit::test::ScopedEnvironment;
+
 namespace {
 
 constexpr unsigned long long MiB = 1ULL << 20;
 constexpr unsigned long long GiB = 1ULL << 30;
-
-// Sets environment variables for one test case and restores them after.
-class ScopedEnv {
- public:
-  ScopedEnv& set(const std::string& name, const std::string& value) {
-    remember(name);
-    setenv(name.c_str(), value.c_str(), 1);
-    return *this;
-  }
-  ScopedEnv& unset(const std::string& name) {
-    remember(name);
-    unsetenv(name.c_str());
-    return *this;
-  }
-  ~ScopedEnv() {
-    for (const auto& [name, value] : saved_) {
-      if (value) setenv(name.c_str(), value->c_str(), 1);
-      else unsetenv(name.c_str());
-    }
-  }
-
- private:
-  void remember(const std::string& name) {
-    if (saved_.count(name)) return;
-    const char* v = std::getenv(name.c_str());
-    saved_[name] = v ? std::optional<std::string>(v) : std::nullopt;
-  }
-  std::map<std::string, std::optional<std::string>> saved_;
-};
 
 enum class Nvml { current, old, absent };
 enum class Cuda { present, absent };
@@ -68,7 +41,7 @@ std::string nvml_path(Nvml nvml) {
 }
 
 // The fakes set up for `machine` (a path), with an empty /proc unless a root is given.
-struct FakeNode : ScopedEnv {
+struct FakeNode : ScopedEnvironment {
   explicit FakeNode(const std::string& machine, Nvml nvml = Nvml::current, Cuda cuda = Cuda::present,
                     const std::string& sysfs_root = test::temp_dir()) {
     set("GPUKIT_FAKE_MACHINE", machine);
