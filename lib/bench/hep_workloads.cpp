@@ -1,7 +1,6 @@
 // The HEP workloads as runner workloads, one per workload and precision
 // ("me_eemumu_fp64"): on the CPU backend through lib/bench/hep's drivers, on a
-// GPU through the plugin's hep_* kernels (me_eemumu, em_shower, mlp_infer),
-// validated by the same host checks.
+// GPU through the plugin's hep_* kernels, validated by the same host checks.
 #include <algorithm>
 #include <sstream>
 
@@ -9,6 +8,7 @@
 #include "bench/hep/em_shower.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
+#include "bench/hep/track_fit.hpp"
 #include "bench/workloads.hpp"
 #include "compute/kernels/names.hpp"
 
@@ -22,6 +22,7 @@ using hep::Precision;
 std::string gpu_kernel(const std::string& workload, Precision p) {
   if (workload == "me_eemumu") return p == Precision::fp64 ? kernel::hep_me_eemumu_fp64 : kernel::hep_me_eemumu_fp32;
   if (workload == "em_shower") return p == Precision::fp64 ? kernel::hep_em_shower_fp64 : kernel::hep_em_shower_fp32;
+  if (workload == "track_fit") return p == Precision::fp64 ? kernel::hep_track_fit_fp64 : kernel::hep_track_fit_fp32;
   if (workload == "mlp_infer")
     return p == Precision::fp16 ? kernel::hep_mlp_fp16 : p == Precision::bf16 ? kernel::hep_mlp_bf16 : kernel::hep_mlp_fp32;
   return {};
@@ -38,9 +39,12 @@ class HepWorkload final : public Workload {
 
   std::string unsupported(const WorkloadContext& ctx) const override {
     if (ctx.kind == "cpu") return {};
-    const std::string k = gpu_kernel(workload_, precision_);
-    if (k.empty()) return workload_ + " runs on the CPU backend only in this build (no GPU driver for it yet)";
-    return ctx.device->unavailable_kernel(k);
+    if (workload_ == "track_fit")
+      if (auto why = ctx.device->unavailable_kernel(
+              precision_ == Precision::fp64 ? kernel::hep_track_generate_fp64 : kernel::hep_track_generate_fp32);
+          !why.empty())
+        return why;
+    return ctx.device->unavailable_kernel(gpu_kernel(workload_, precision_));
   }
 
   Status prepare(WorkloadContext& ctx) override {
@@ -128,6 +132,19 @@ class HepWorkload final : public Workload {
       inputs_ = *t;
       return {};
     }
+    if (workload_ == "track_fit") {
+      const bool fp64 = precision_ == Precision::fp64;
+      const std::size_t hits = fp64 ? sizeof(hep::TrackHits<double>) : sizeof(hep::TrackHits<float>);
+      const std::size_t truth = fp64 ? sizeof(hep::TrackTruth<double>) : sizeof(hep::TrackTruth<float>);
+      const std::size_t fits = fp64 ? sizeof(hep::TrackFit<double>) : sizeof(hep::TrackFit<float>);
+      for (auto [bytes, slot] : {std::pair{items_ * hits, &inputs_}, std::pair{items_ * truth, &truth_},
+                                 std::pair{items_ * fits, &out_}}) {
+        auto p = device_buffer(ctx, bytes);
+        if (!p) return p.error();
+        *slot = *p;
+      }
+      return {};
+    }
     flops_per_item_ = static_cast<double>(hep::mlp_flops_per_sample);
     const std::size_t s = storage_bytes();
     for (auto [bytes, slot] : {std::pair{hep::mlp_weight_count * s, &weights_}, std::pair{hep::mlp_bias_count * s, &biases_},
@@ -138,6 +155,25 @@ class HepWorkload final : public Workload {
       *slot = *p;
     }
     return {};
+  }
+
+  // The first n |M|^2 of the last launch (arguments a), as the CPU driver returns them.
+  Result<hep::MeRun> me_result(WorkloadContext& ctx, const KernelArgs& a, std::uint64_t n) {
+    hep::MeRun run;
+    run.precision = precision_;
+    run.seed = a.seed;
+    run.sqrt_s_gev = a.scalar;
+    run.me2.resize(n);
+    if (precision_ == Precision::fp64) {
+      if (auto st = ctx.device->copy(run.me2.data(), out_, n * 8, CopyKind::device_to_host, 0); !st) return st.error();
+      if (auto st = ctx.device->synchronize(); !st) return st.error();
+      return run;
+    }
+    std::vector<float> f(n);
+    if (auto st = ctx.device->copy(f.data(), out_, n * 4, CopyKind::device_to_host, 0); !st) return st.error();
+    if (auto st = ctx.device->synchronize(); !st) return st.error();
+    std::copy(f.begin(), f.end(), run.me2.begin());
+    return run;
   }
 
   // The deposits and tallies of the last launch, as the CPU driver returns them.
@@ -164,6 +200,50 @@ class HepWorkload final : public Workload {
     return run;
   }
 
+  // Tracks of `seed` generated on the device (not timed), then the fit timed,
+  // then a sample spread over the batch validated on the host.
+  template <class T>
+  Result<Measurement> run_track_fit_gpu(WorkloadContext& ctx, std::uint64_t seed) {
+    const bool fp64 = precision_ == Precision::fp64;
+    KernelArgs g;
+    g.n = items_;
+    g.seed = seed;
+    g.out = inputs_;
+    g.scratch = truth_;
+    if (auto st = ctx.device->launch(fp64 ? kernel::hep_track_generate_fp64 : kernel::hep_track_generate_fp32, g, 0);
+        !st)
+      return st.error();
+    if (auto st = ctx.device->synchronize(); !st) return st.error();
+    KernelArgs f;
+    f.n = items_;
+    f.in0 = inputs_;
+    f.out = out_;
+    const std::string k = gpu_kernel(workload_, precision_);
+    auto seconds = ctx.device->time_region([&] { return ctx.device->launch(k, f, 0); }, false);
+    if (!seconds) return seconds.error();
+    std::vector<hep::TrackTruth<T>> truth(items_);
+    std::vector<hep::TrackFit<T>> fits(items_);
+    if (auto st = ctx.device->copy(truth.data(), truth_, truth.size() * sizeof(truth[0]), CopyKind::device_to_host, 0);
+        !st)
+      return st.error();
+    if (auto st = ctx.device->copy(fits.data(), out_, fits.size() * sizeof(fits[0]), CopyKind::device_to_host, 0); !st)
+      return st.error();
+    if (auto st = ctx.device->synchronize(); !st) return st.error();
+    const std::uint64_t stride = std::max<std::uint64_t>(1, items_ / hep::track_validation_sample);
+    const hep::TrackRun run =
+        hep::collect_track_run(precision_, hep::track_config<T>().layers, truth.data(), fits.data(), items_, stride);
+    const hep::TrackValidation v = hep::validate_track_fit(run, 0.1, 0.1, hep::track_benchmark_min_ks_p);
+    Measurement m;
+    m.seconds = *seconds;
+    m.value = *seconds > 0 ? static_cast<double>(items_) / *seconds : 0;
+    m.validation.passed = v.passed;
+    m.validation.checked = run.pulls.size() + run.failed;
+    m.validation.method = (stride == 1 ? std::string("every track") : "one track in " + std::to_string(stride)) + ": " +
+                          v.detail;
+    if (!v.passed) m.validation.detail = v.detail;
+    return m;
+  }
+
   // The stored weights of `seed` in the run's storage type, copied to the device.
   template <class S>
   Status upload_mlp_parameters(WorkloadContext& ctx, std::uint64_t seed) {
@@ -175,6 +255,8 @@ class HepWorkload final : public Workload {
   }
 
   Result<Measurement> run_gpu(WorkloadContext& ctx, std::uint64_t seed) {
+    if (workload_ == "track_fit")
+      return precision_ == Precision::fp64 ? run_track_fit_gpu<double>(ctx, seed) : run_track_fit_gpu<float>(ctx, seed);
     KernelArgs a;
     a.n = items_;
     a.seed = seed;
@@ -200,25 +282,27 @@ class HepWorkload final : public Workload {
     m.seconds = *seconds;
     m.value = *seconds > 0 ? static_cast<double>(items_) / *seconds : 0;
     if (workload_ == "me_eemumu") {
-      hep::MeRun run;
-      run.precision = precision_;
-      run.seed = seed;
-      run.sqrt_s_gev = a.scalar;
-      run.me2.resize(items_);
-      if (precision_ == Precision::fp64) {
-        if (auto st = ctx.device->copy(run.me2.data(), out_, items_ * 8, CopyKind::device_to_host, 0); !st) return st.error();
-      } else {
-        std::vector<float> f(items_);
-        if (auto st = ctx.device->copy(f.data(), out_, items_ * 4, CopyKind::device_to_host, 0); !st) return st.error();
-        if (auto st = ctx.device->synchronize(); !st) return st.error();
-        std::copy(f.begin(), f.end(), run.me2.begin());
+      auto run = me_result(ctx, a, items_);
+      if (!run) return run.error();
+      const hep::MeValidation v = hep::validate_me_eemumu(hep::estimate_cross_section(*run), hep::born_eemumu(a.scalar));
+      // The same kernel off the pole, on the same buffer (not timed).
+      std::vector<hep::MeRun> off_pole;
+      for (double e : hep::me_check_energies_gev) {
+        KernelArgs c = a;
+        c.scalar = e;
+        c.n = std::min(items_, hep::me_check_events);
+        if (auto st = ctx.device->launch(k, c, 0); !st) return st.error();
+        auto r = me_result(ctx, c, c.n);
+        if (!r) return r.error();
+        off_pole.push_back(std::move(*r));
       }
-      if (auto st = ctx.device->synchronize(); !st) return st.error();
-      const hep::MeValidation v = hep::validate_me_eemumu(hep::estimate_cross_section(run), hep::born_eemumu(a.scalar));
-      m.validation.passed = v.passed;
-      m.validation.checked = items_;
-      m.validation.method = "sqrt(s) " + std::to_string(a.scalar) + " GeV: " + v.detail;
-      if (!v.passed) m.validation.detail = v.detail;
+      const hep::MeValidation off = hep::validate_off_pole(off_pole);
+      std::ostringstream text;
+      text << "sqrt(s) " << a.scalar << " GeV: " << v.detail << "; " << off.detail;
+      m.validation.passed = v.passed && off.passed;
+      m.validation.checked = items_ + off_pole.size() * std::min(items_, hep::me_check_events);
+      m.validation.method = text.str();
+      if (!m.validation.passed) m.validation.detail = text.str();
       return m;
     }
     if (workload_ == "em_shower") {
@@ -270,7 +354,7 @@ class HepWorkload final : public Workload {
   double flops_per_item_ = 0;
   std::optional<double> steps_per_s_;
   std::vector<void*> buffers_;
-  void *out_ = nullptr, *weights_ = nullptr, *biases_ = nullptr, *inputs_ = nullptr;
+  void *out_ = nullptr, *weights_ = nullptr, *biases_ = nullptr, *inputs_ = nullptr, *truth_ = nullptr;
 };
 
 }  // namespace

@@ -394,6 +394,44 @@ TEST_CASE("gpubench: HEP workloads on the CPU: validated throughputs, FP64/FP32 
   CHECK(without_scores(rb) == without_scores(b));
 }
 
+TEST_CASE("gpubench: HEP workloads on a GPU run the plugin's kernels and are validated on the host") {
+  // The fake plugin runs the hep_* kernels' device functions, one work item at
+  // a time, in host memory: the GPU drivers (buffers, generation then timed
+  // fit, copies back, validation) run as on a real GPU.
+  const std::vector<std::string> a = {"--input", fixture("bench/node-fake-gpu.json"), "--quick", "--warmup", "0",
+                                      "--seed", "7", "--workload", "me_eemumu,track_fit"};
+  auto r = run_tool("gpubench", a, with_plugins("fakegpu"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& gpu = doc["bench"]["devices"][1];
+  REQUIRE(gpu["results"].size() == 4);
+  for (const auto& res : gpu["results"]) {
+    INFO(res["workload"].get<std::string>() << " " << res["reason"]);
+    CHECK(res["status"] == "ok");
+    CHECK(res["validation"]["passed"] == true);
+    CHECK(res["details"]["speedup_vs_cpu_node"].get<double>() > 0);
+  }
+  const std::string me = result(gpu, "me_eemumu_fp64")["validation"]["method"];
+  CHECK(me.find("off the pole (65536 events, 5 sd): 10 GeV ok; 60 GeV ok; 200 GeV ok") != std::string::npos);
+  CHECK(result(gpu, "track_fit_fp32")["validation"]["method"].get<std::string>().rfind("every track: phi_pos pull", 0) == 0);
+  CHECK(gpu["workload_scores"].size() == 2);
+
+  // The wrong variants of the kernels fail their validations on the GPU only,
+  // and gpubench exits 1.
+  for (auto [kernel, workload] : {std::pair{"hep_track_fit_fp64", "track_fit_fp64"},
+                                  std::pair{"hep_me_eemumu_fp32", "me_eemumu_fp32"}}) {
+    auto bad = run_tool("gpubench", a, with_plugins("fakegpu", {{"GPUKIT_FAKE_GPU_BROKEN", kernel}}));
+    CHECK(bad.exit_code == 1);
+    json b = json::parse(bad.out);
+    CHECK(result(b["bench"]["devices"][0], workload)["status"] == "ok");
+    const json& failed = result(b["bench"]["devices"][1], workload);
+    CHECK(failed["status"] == "failed");
+    CHECK(failed["validation"]["passed"] == false);
+  }
+}
+
 TEST_CASE("gpubench: --format hepscore is the hep-workloads summary layout") {
   auto r = run_tool("gpubench", {"--device", "cpu", "--quick", "--warmup", "0", "--workload", "me_eemumu", "-f", "hepscore"});
   REQUIRE(r.exit_code == 0);

@@ -177,6 +177,40 @@ TEST_CASE("hep physics: the flipped-sign |M|^2 fails the cross-section validatio
   CHECK(failures == 3);
 }
 
+TEST_CASE("hep physics: the benchmark's off-pole check catches the flipped sign the pole cannot see") {
+  auto runs = [](bool flip) {
+    std::vector<MeRun> out;
+    for (double rs : me_check_energies_gev) {
+      MeOptions o;
+      o.seed = 7;
+      o.events = me_check_events;
+      o.sqrt_s_gev = rs;
+      o.flip_z_sign = flip;
+      out.push_back(run_me_eemumu(Precision::fp64, o));
+    }
+    return out;
+  };
+  // At the pole the interference vanishes: the wrong kernel passes there.
+  MeOptions pole;
+  pole.seed = 7;
+  pole.events = me_check_events;
+  pole.flip_z_sign = true;
+  CHECK(validate_me_eemumu(estimate_cross_section(run_me_eemumu(Precision::fp64, pole)), born_eemumu(pole.sqrt_s_gev))
+            .passed);
+  const MeValidation good = validate_off_pole(runs(false));
+  INFO(good.detail);
+  CHECK(good.passed);
+  CHECK(good.detail == "off the pole (65536 events, 5 sd): 10 GeV ok; 60 GeV ok; 200 GeV ok");
+  const MeValidation bad = validate_off_pole(runs(true));
+  INFO(bad.detail);
+  CHECK_FALSE(bad.passed);
+  CHECK(bad.detail.find("60 GeV FAILED (sigma ") != std::string::npos);
+  // A missing energy is a failure, not a pass.
+  std::vector<MeRun> two = runs(false);
+  two.pop_back();
+  CHECK_FALSE(validate_off_pole(two).passed);
+}
+
 TEST_CASE("hep physics: |M|^2 per point is independent of threads and FP32 follows FP64 within tolerance") {
   MeOptions o;
   o.events = 50000;
@@ -339,6 +373,43 @@ TEST_CASE("hep physics: a wrong covariance update fails the pull and chi2 checks
   CHECK(v.pull_width[4] < 0.9);
   // gpubench's looser KS threshold (1e-4) still fails it.
   CHECK_FALSE(validate_track_fit(run_track_fit(Precision::fp64, o), 0.1, 0.1, 1e-4).passed);
+}
+
+TEST_CASE("hep physics: a GPU driver's strided sample of fitted tracks is validated like the whole batch") {
+  // What a GPU driver copies back: truth and fits; here made on the host.
+  const TrackConfig<double> c = track_config<double>();
+  const std::uint64_t n = 3000;
+  std::vector<TrackHits<double>> hits(n);
+  std::vector<TrackTruth<double>> truth(n);
+  std::vector<TrackFit<double>> fits(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    CHECK(track_generate(c, 11, i, &hits[i], &truth[i]));
+    CHECK(truth[i].complete == 1);
+    track_fit(c, hits[i], &fits[i]);
+  }
+  const TrackRun all = collect_track_run(Precision::fp64, c.layers, truth.data(), fits.data(), n);
+  CHECK(all.pulls.size() == n);
+  CHECK(all.ndf == 15);
+  CHECK(validate_track_fit(all).passed);
+  // The same tracks as the CPU driver fits for seed 11.
+  TrackOptions o;
+  o.seed = 11;
+  o.tracks = n;
+  const TrackRun cpu = run_track_fit(Precision::fp64, o);
+  REQUIRE(cpu.pulls.size() == n);
+  CHECK(cpu.pulls[n - 1] == all.pulls[n - 1]);
+  // Every third track from the first: 1000 of them, the first and the 3rd.
+  const TrackRun sample = collect_track_run(Precision::fp64, c.layers, truth.data(), fits.data(), n, 3);
+  REQUIRE(sample.pulls.size() == 1000);
+  CHECK(sample.pulls[1] == all.pulls[3]);
+  // A track that did not reach every layer, or a failed fit, counts as failed
+  // and fails the validation.
+  truth[3].complete = 0;
+  fits[6].status = 1;
+  const TrackRun broken = collect_track_run(Precision::fp64, c.layers, truth.data(), fits.data(), n, 3);
+  CHECK(broken.failed == 2);
+  CHECK(broken.pulls.size() == 998);
+  CHECK_FALSE(validate_track_fit(broken).passed);
 }
 
 TEST_CASE("hep physics: MLP outputs match the FP64 forward pass within each precision's tolerance") {

@@ -47,11 +47,19 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     o.threads = threads;
     const MeRun run = run_me_eemumu(precision, o);
     const MeValidation v = validate_me_eemumu(estimate_cross_section(run), born_eemumu(o.sqrt_s_gev));
+    std::vector<MeRun> off_pole;
+    for (double e : me_check_energies_gev) {
+      MeOptions c = o;
+      c.sqrt_s_gev = e;
+      c.events = std::min(o.events, me_check_events);
+      off_pole.push_back(run_me_eemumu(precision, c));
+    }
+    const MeValidation off = validate_off_pole(off_pole);
     m.items = static_cast<double>(o.events);
     m.duration_s = run.duration_s;
     m.flops_per_item = static_cast<double>(me_eemumu_flops);
-    m.valid = v.passed;
-    detail << "sqrt(s) " << o.sqrt_s_gev << " GeV: " << v.detail;
+    m.valid = v.passed && off.passed;
+    detail << "sqrt(s) " << o.sqrt_s_gev << " GeV: " << v.detail << "; " << off.detail;
   } else if (workload == "em_shower") {
     ShowerOptions o;
     o.seed = seed;
@@ -72,11 +80,7 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     o.tracks = sizes.tracks;
     o.threads = threads;
     const TrackRun run = run_track_fit(precision, o);
-    // gpubench repeats this test (warm-up, repetitions, two precisions): at the
-    // unit tests' p > 0.01 a correct fit would fail one run in a dozen. A wrong
-    // fit still fails on the pull widths and a KS p far below this.
-    constexpr double benchmark_min_ks_p = 1e-4;
-    const TrackValidation v = validate_track_fit(run, 0.1, 0.1, benchmark_min_ks_p);
+    const TrackValidation v = validate_track_fit(run, 0.1, 0.1, track_benchmark_min_ks_p);
     m.items = static_cast<double>(o.tracks);
     m.duration_s = run.duration_s;
     m.valid = v.passed;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <complex>
+#include <iterator>
 #include <sstream>
 
 namespace gpukit::hep {
@@ -101,6 +102,22 @@ MeValidation validate_me_eemumu(const CrossSectionEstimate& mc, const BornPredic
     << v.sigma_pull << " sd); A_FB " << mc.afb << " +- " << mc.afb_error << " vs Born " << born.afb << " ("
     << v.afb_pull << " sd)";
   v.detail = d.str();
+  return v;
+}
+
+MeValidation validate_off_pole(const std::vector<MeRun>& runs) {
+  MeValidation v;
+  v.passed = runs.size() == std::size(me_check_energies_gev);
+  std::ostringstream d;
+  d.precision(6);
+  d << "off the pole (" << me_check_events << " events, " << me_check_max_pull << " sd):";
+  for (const MeRun& run : runs) {
+    const MeValidation e = validate_me_eemumu(estimate_cross_section(run), born_eemumu(run.sqrt_s_gev), me_check_max_pull);
+    v.passed = v.passed && e.passed;
+    d << " " << run.sqrt_s_gev << " GeV " << (e.passed ? "ok" : "FAILED (" + e.detail + ")") << ";";
+  }
+  v.detail = d.str();
+  v.detail.pop_back();
   return v;
 }
 

@@ -10,31 +10,15 @@ namespace gpukit::hep {
 namespace {
 
 template <class T>
-TrackRun run_typed(Precision precision, const TrackOptions& o) {
-  const TrackConfig<T> cfg = track_config<T>();
-  std::vector<TrackHits<T>> hits(o.tracks);
-  std::vector<TrackTruth<T>> truth(o.tracks);
-  std::vector<char> generated(o.tracks);
-  std::vector<TrackFit<T>> fits(o.tracks);
+TrackRun collect_typed(Precision precision, int layers, const TrackTruth<T>* truth, const TrackFit<T>* fits,
+                       std::uint64_t count, std::uint64_t stride) {
   TrackRun run;
   run.precision = precision;
-  double t0 = monotonic_seconds();
-  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
-    for (std::uint64_t i = begin; i < end; ++i) generated[i] = track_generate(cfg, o.seed, i, &hits[i], &truth[i]);
-  });
-  run.generate_duration_s = monotonic_seconds() - t0;
-  t0 = monotonic_seconds();
-  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
-    if (o.wrong_covariance_update)
-      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, true>(cfg, hits[i], &fits[i]);
-    else
-      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, false>(cfg, hits[i], &fits[i]);
-  });
-  run.duration_s = monotonic_seconds() - t0;
-  run.ndf = 2 * cfg.layers - 5;
-  for (std::uint64_t i = 0; i < o.tracks; ++i) {
+  run.ndf = 2 * layers - 5;
+  if (stride == 0) stride = 1;
+  for (std::uint64_t i = 0; i < count; i += stride) {
     const TrackFit<T>& f = fits[i];
-    if (!generated[i] || f.status != 0) {
+    if (!truth[i].complete || f.status != 0) {
       ++run.failed;
       continue;
     }
@@ -50,11 +34,46 @@ TrackRun run_typed(Precision precision, const TrackOptions& o) {
   return run;
 }
 
+template <class T>
+TrackRun run_typed(Precision precision, const TrackOptions& o) {
+  const TrackConfig<T> cfg = track_config<T>();
+  std::vector<TrackHits<T>> hits(o.tracks);
+  std::vector<TrackTruth<T>> truth(o.tracks);
+  std::vector<TrackFit<T>> fits(o.tracks);
+  double t0 = monotonic_seconds();
+  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t i = begin; i < end; ++i) track_generate(cfg, o.seed, i, &hits[i], &truth[i]);
+  });
+  const double generate_s = monotonic_seconds() - t0;
+  t0 = monotonic_seconds();
+  parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    if (o.wrong_covariance_update)
+      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, true>(cfg, hits[i], &fits[i]);
+    else
+      for (std::uint64_t i = begin; i < end; ++i) track_fit<T, false>(cfg, hits[i], &fits[i]);
+  });
+  const double fit_s = monotonic_seconds() - t0;
+  TrackRun run = collect_typed(precision, cfg.layers, truth.data(), fits.data(), o.tracks, 1);
+  run.generate_duration_s = generate_s;
+  run.duration_s = fit_s;
+  return run;
+}
+
 }  // namespace
 
 TrackRun run_track_fit(Precision precision, const TrackOptions& options) {
   if (precision == Precision::fp64) return run_typed<double>(precision, options);
   return run_typed<float>(Precision::fp32, options);
+}
+
+TrackRun collect_track_run(Precision precision, int layers, const TrackTruth<double>* truth,
+                           const TrackFit<double>* fits, std::uint64_t count, std::uint64_t stride) {
+  return collect_typed(precision, layers, truth, fits, count, stride);
+}
+
+TrackRun collect_track_run(Precision precision, int layers, const TrackTruth<float>* truth,
+                           const TrackFit<float>* fits, std::uint64_t count, std::uint64_t stride) {
+  return collect_typed(precision, layers, truth, fits, count, stride);
 }
 
 TrackValidation validate_track_fit(const TrackRun& run, double mean_tolerance, double width_tolerance,

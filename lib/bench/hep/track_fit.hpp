@@ -57,6 +57,15 @@ struct TrackRun {
 // FP64 or FP32 (other precisions are treated as FP32).
 TrackRun run_track_fit(Precision precision, const TrackOptions& options);
 
+// The pulls and chi2 probabilities of fitted tracks against their truth, every
+// `stride`-th track from the first (a GPU driver validates a sample spread over
+// the whole batch). Incomplete tracks and failed fits count in `failed`.
+// Durations are left 0.
+TrackRun collect_track_run(Precision precision, int layers, const TrackTruth<double>* truth,
+                           const TrackFit<double>* fits, std::uint64_t count, std::uint64_t stride = 1);
+TrackRun collect_track_run(Precision precision, int layers, const TrackTruth<float>* truth,
+                           const TrackFit<float>* fits, std::uint64_t count, std::uint64_t stride = 1);
+
 struct TrackValidation {
   bool passed = false;
   std::array<double, 5> pull_mean{}, pull_width{};
@@ -67,5 +76,12 @@ struct TrackValidation {
 // chi2 probability flat by a Kolmogorov-Smirnov test (p > min_ks_p), no failures.
 TrackValidation validate_track_fit(const TrackRun& run, double mean_tolerance = 0.1, double width_tolerance = 0.1,
                                    double min_ks_p = 0.01);
+// gpubench repeats the test (warm-up, repetitions, two precisions, every
+// device): at the unit tests' p > 0.01 a correct fit would fail one run in a
+// dozen. A wrong fit still fails on the pull widths and a KS p far below this.
+inline constexpr double track_benchmark_min_ks_p = 1e-4;
+// The most tracks a GPU run validates: a sample spread over the batch, the
+// size of a CPU node's full run (2^18).
+inline constexpr std::uint64_t track_validation_sample = 1ULL << 18;
 
 }  // namespace gpukit::hep

@@ -15,6 +15,7 @@
 #include "compute/kernels/gpu_kernels.cuh"
 #include "bench/hep/em_shower.hpp"  // the calorimeter (header only)
 #include "bench/hep/me_eemumu.hpp"  // the electroweak inputs (header only)
+#include "bench/hep/track_fit.hpp"  // the barrel (header only)
 #include "compute/kernels/hep/hep_kernels.cuh"
 #include "compute/kernels/names.hpp"
 
@@ -63,7 +64,8 @@ class GpuDevice final : public Device {
                           kernel::fma_fp32, kernel::fma_fp16, kernel::fma_int32, kernel::empty,
                           kernel::memtest_write, kernel::memtest_verify, kernel::hep_me_eemumu_fp64,
                           kernel::hep_me_eemumu_fp32, kernel::hep_em_shower_fp64, kernel::hep_em_shower_fp32,
-                          kernel::hep_mlp_fp32, kernel::hep_mlp_fp16, kernel::hep_mlp_bf16})
+                          kernel::hep_track_generate_fp64, kernel::hep_track_generate_fp32,
+                          kernel::hep_track_fit_fp64, kernel::hep_track_fit_fp32, kernel::hep_mlp_fp32, kernel::hep_mlp_fp16, kernel::hep_mlp_bf16})
       if (name == k) return {};
     return std::string("the ") + rt::backend_name + " backend has no kernel '" + name + "'";
   }
@@ -163,6 +165,14 @@ class GpuDevice final : public Device {
       hep::em_shower_kernel<float><<<blocks, kg::block_size, 0, s>>>(
           hep::shower_config<float>(a.scalar), a.seed, 0, a.n, static_cast<float*>(a.out),
           static_cast<hep::ShowerTally<float>*>(a.scratch));
+    } else if (name == kernel::hep_track_generate_fp64) {
+      launch_track_generate<double>(a, blocks, s);
+    } else if (name == kernel::hep_track_generate_fp32) {
+      launch_track_generate<float>(a, blocks, s);
+    } else if (name == kernel::hep_track_fit_fp64) {
+      launch_track_fit<double>(a, blocks, s);
+    } else if (name == kernel::hep_track_fit_fp32) {
+      launch_track_fit<float>(a, blocks, s);
     } else if (name == kernel::hep_mlp_fp32) {
       launch_mlp<float>(a, s);
     } else if (name == kernel::hep_mlp_fp16) {
@@ -252,6 +262,19 @@ class GpuDevice final : public Device {
     if (auto st = check(rt::host_device_pointer(&dflag, flag), "HostGetDevicePointer"); !st) return st;
     flag_device_ = static_cast<volatile int*>(dflag);
     return {};
+  }
+
+  template <class T>
+  void launch_track_generate(const KernelArgs& a, u64 blocks, rt::stream_t s) {
+    hep::track_generate_kernel<T><<<blocks, kg::block_size, 0, s>>>(
+        hep::track_config<T>(), a.seed, 0, a.n, static_cast<hep::TrackHits<T>*>(a.out),
+        static_cast<hep::TrackTruth<T>*>(a.scratch));
+  }
+
+  template <class T>
+  void launch_track_fit(const KernelArgs& a, u64 blocks, rt::stream_t s) {
+    hep::track_fit_kernel<T><<<blocks, kg::block_size, 0, s>>>(
+        hep::track_config<T>(), a.n, static_cast<const hep::TrackHits<T>*>(a.in0), static_cast<hep::TrackFit<T>*>(a.out));
   }
 
   // Inputs made on the device, then the tiled forward pass (weights stored as S).

@@ -45,6 +45,14 @@ inline constexpr const char* hep_me_eemumu_fp32 = "hep_me_eemumu_fp32";
 // scratch = n ShowerTally entries of the same type.
 inline constexpr const char* hep_em_shower_fp64 = "hep_em_shower_fp64";
 inline constexpr const char* hep_em_shower_fp32 = "hep_em_shower_fp32";
+// track_fit, in two steps so that only the fit is timed, in the barrel of
+// bench/hep/track_fit.hpp. generate: n tracks of `seed`; out = n TrackHits,
+// scratch = n TrackTruth (of double / float). fit: in0 = n TrackHits,
+// out = n TrackFit.
+inline constexpr const char* hep_track_generate_fp64 = "hep_track_generate_fp64";
+inline constexpr const char* hep_track_generate_fp32 = "hep_track_generate_fp32";
+inline constexpr const char* hep_track_fit_fp64 = "hep_track_fit_fp64";
+inline constexpr const char* hep_track_fit_fp32 = "hep_track_fit_fp32";
 inline constexpr const char* hep_mlp_fp32 = "hep_mlp_fp32";
 inline constexpr const char* hep_mlp_fp16 = "hep_mlp_fp16";
 inline constexpr const char* hep_mlp_bf16 = "hep_mlp_bf16";

@@ -1,19 +1,34 @@
 // A fake GPU backend for the tests: "GPUs" whose memory is host memory and whose
 // kernels are the CPU backend's, so that the runner's GPU paths (device
-// selection by UUID, events, node aggregate, watchdog) run without a GPU.
+// selection by UUID, events, node aggregate, watchdog) run without a GPU. The
+// hep_* kernels, which the CPU backend does not have, run here as a GPU plugin
+// runs them: the same GPUKIT_HOST_DEVICE function once per work item (on host
+// threads), so gpubench's GPU drivers of the HEP workloads (buffers, launches,
+// copies, host validation) are exercised too.
 //   GPUKIT_FAKE_GPU_COUNT=N        devices (default 1), UUIDs GPU-f4ce0000-0000-4000-8000-00000000000<i+1>
 //   GPUKIT_FAKE_GPU_UUID=U, GPUKIT_FAKE_GPU_PCI=B   the first device's UUID and PCI address instead
 //                                  (to stand for a GPU of a fixture, e.g. an MI250X GCD)
 //   GPUKIT_FAKE_GPU_HANG=KERNEL    launching KERNEL never returns (a hung driver call)
-//   GPUKIT_FAKE_GPU_BROKEN=KERNEL  KERNEL's first output element comes out wrong
+//   GPUKIT_FAKE_GPU_BROKEN=KERNEL  KERNEL's first output element comes out wrong; a hep_*
+//                                  kernel runs its deliberately wrong variant instead (Z
+//                                  coupling sign flipped, photo-electric deposit dropped,
+//                                  covariance not updated)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "bench/hep/em_shower.hpp"
+#include "bench/hep/me_eemumu.hpp"
+#include "bench/hep/track_fit.hpp"
 #include "compute/backend.hpp"
 #include "compute/cpu/cpu_backend.hpp"
+#include "compute/kernels/hep/mlp.cuh"
+#include "compute/kernels/names.hpp"
 
 namespace {
 
@@ -23,6 +38,97 @@ std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
 }
+
+// Runs item(i) for i in [0, n) on the host's threads: a grid of one thread per item.
+template <class F>
+void grid(std::uint64_t n, F item) {
+  const std::uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::uint64_t chunk = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (std::uint64_t begin = 0; begin < n; begin += chunk)
+    pool.emplace_back([=] {
+      for (std::uint64_t i = begin; i < std::min(n, begin + chunk); ++i) item(i);
+    });
+  for (auto& t : pool) t.join();
+}
+
+// The forward pass of the plugins' tiled kernel for storage type S: inputs
+// made from `seed` into scratch, 16 samples per tile.
+template <class S>
+void mlp(const KernelArgs& a) {
+  auto* in = static_cast<S*>(a.scratch);
+  grid(a.n, [&](std::uint64_t i) { hep::mlp_input_row<S>(a.seed, i, in + i * hep::mlp_inputs); });
+  constexpr int tile = 16;
+  grid((a.n + tile - 1) / tile, [&](std::uint64_t t) {
+    auto sc = std::make_unique<hep::MlpTileScratch<S, tile>>();
+    const std::uint64_t first = t * tile;
+    hep::mlp_forward_tile<S, S, tile>(static_cast<const S*>(a.in0), static_cast<const S*>(a.in1),
+                                      in + first * hep::mlp_inputs, int(std::min<std::uint64_t>(tile, a.n - first)),
+                                      static_cast<float*>(a.out) + first * hep::mlp_outputs, *sc);
+  });
+}
+
+// true when `name` is a HEP kernel (and it ran); `wrong`: its wrong variant.
+bool launch_hep(const std::string& name, const KernelArgs& a, bool wrong = false) {
+  using namespace gpukit::kernel;
+  if (name == hep_me_eemumu_fp64 || name == hep_me_eemumu_fp32) {
+    const bool fp64 = name == hep_me_eemumu_fp64;
+    const auto ew64 = hep::ew_parameters<double>();
+    const auto ew32 = hep::ew_parameters<float>();
+    grid(a.n, [&](std::uint64_t i) {
+      if (fp64)
+        static_cast<double*>(a.out)[i] = wrong ? hep::me_eemumu_event<double, true>(a.seed, i, a.scalar, ew64)
+                                               : hep::me_eemumu_event<double>(a.seed, i, a.scalar, ew64);
+      else
+        static_cast<float*>(a.out)[i] = wrong ? hep::me_eemumu_event<float, true>(a.seed, i, float(a.scalar), ew32)
+                                              : hep::me_eemumu_event<float>(a.seed, i, float(a.scalar), ew32);
+    });
+  } else if (name == hep_em_shower_fp64 || name == hep_em_shower_fp32) {
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const auto c = hep::shower_config<T>(a.scalar);
+      grid(a.n, [&](std::uint64_t i) {
+        T* deposits = static_cast<T*>(a.out) + i * std::uint64_t(c.layers);
+        auto* tally = static_cast<hep::ShowerTally<T>*>(a.scratch) + i;
+        wrong ? hep::shower_event<T, true>(c, a.seed, i, deposits, tally)
+              : hep::shower_event<T>(c, a.seed, i, deposits, tally);
+      });
+    };
+    name == hep_em_shower_fp64 ? run(0.0) : run(0.0f);
+  } else if (name == hep_track_generate_fp64 || name == hep_track_generate_fp32) {
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const auto c = hep::track_config<T>();
+      grid(a.n, [&](std::uint64_t i) {
+        hep::track_generate(c, a.seed, i, static_cast<hep::TrackHits<T>*>(a.out) + i,
+                            static_cast<hep::TrackTruth<T>*>(a.scratch) + i);
+      });
+    };
+    name == hep_track_generate_fp64 ? run(0.0) : run(0.0f);
+  } else if (name == hep_track_fit_fp64 || name == hep_track_fit_fp32) {
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const auto c = hep::track_config<T>();
+      grid(a.n, [&](std::uint64_t i) {
+        const auto& hits = static_cast<const hep::TrackHits<T>*>(a.in0)[i];
+        auto* fit = static_cast<hep::TrackFit<T>*>(a.out) + i;
+        wrong ? hep::track_fit<T, true>(c, hits, fit) : hep::track_fit<T>(c, hits, fit);
+      });
+    };
+    name == hep_track_fit_fp64 ? run(0.0) : run(0.0f);
+  } else if (name == hep_mlp_fp32) {
+    mlp<float>(a);
+  } else if (name == hep_mlp_fp16) {
+    mlp<hep::Half>(a);
+  } else if (name == hep_mlp_bf16) {
+    mlp<hep::BFloat16>(a);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool is_hep_kernel(const std::string& name) { return name.rfind("hep_", 0) == 0; }
 
 class FakeGpu final : public Device {
  public:
@@ -46,7 +152,13 @@ class FakeGpu final : public Device {
     broken_ = env("GPUKIT_FAKE_GPU_BROKEN");
   }
   const DeviceInfo& info() const override { return info_; }
-  std::string unavailable_kernel(const std::string& k) const override { return cpu_->unavailable_kernel(k); }
+  std::string unavailable_kernel(const std::string& k) const override {
+    if (is_hep_kernel(k)) {
+      KernelArgs none;  // n = 0: asks whether the kernel exists without running it
+      return launch_hep(k, none) ? "" : "the fake GPU has no kernel '" + k + "'";
+    }
+    return cpu_->unavailable_kernel(k);
+  }
   Result<void*> allocate(std::size_t bytes) override { return cpu_->allocate(bytes); }
   void release(void* p) override { cpu_->release(p); }
   Result<std::uint64_t> free_memory() override {
@@ -60,6 +172,10 @@ class FakeGpu final : public Device {
   Status launch(const std::string& name, const KernelArgs& args, int stream) override {
     if (name == hang_)
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    if (is_hep_kernel(name)) {
+      if (!launch_hep(name, args, name == broken_)) return environment_error(unavailable_kernel(name), "launch " + name);
+      return {};
+    }
     auto st = cpu_->launch(name, args, stream);
     if (st && name == broken_ && args.out && args.n > 0) static_cast<double*>(args.out)[0] += 1.0;
     return st;

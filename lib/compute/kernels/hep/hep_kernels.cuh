@@ -38,13 +38,14 @@ __global__ void em_shower_kernel(ShowerConfig<T> config, uint64_t seed, uint64_t
   shower_event<T, DropPhotoDeposit>(config, seed, first + i, layer_deposit + i * uint64_t(config.layers), tally + i);
 }
 
-// status[i] = 1 when track first + i was generated (reached every layer).
+// hits[i] and truth[i] of track first + i (truth[i].complete says whether it
+// reached every layer).
 template <class T>
 __global__ void track_generate_kernel(TrackConfig<T> config, uint64_t seed, uint64_t first, uint64_t count,
-                                      TrackHits<T>* hits, TrackTruth<T>* truth, int* status) {
+                                      TrackHits<T>* hits, TrackTruth<T>* truth) {
   const uint64_t i = global_thread_index();
   if (i >= count) return;
-  status[i] = track_generate(config, seed, first + i, hits + i, truth + i) ? 1 : 0;
+  track_generate(config, seed, first + i, hits + i, truth + i);
 }
 
 template <class T, bool WrongCovarianceUpdate = false>

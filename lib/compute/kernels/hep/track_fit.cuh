@@ -42,6 +42,7 @@ struct TrackHits {
 template <class T>
 struct TrackTruth {
   T state[5];
+  int complete;  // 1 when the track reached every layer (track_generate returned true)
 };
 
 template <class T>
@@ -189,11 +190,13 @@ GPUKIT_HOST_DEVICE inline bool helix_propagate(const T in[5], T r1, T r2, T c_b,
 
 // Simulates track `index`: a muon from the beam spot through every layer, with
 // multiple scattering after each measurement and Gaussian hit smearing. Returns
-// false when the track does not reach every layer (not with sane configs).
+// false, and leaves truth->complete 0, when the track does not reach every
+// layer (not with sane configs).
 template <class T>
 GPUKIT_HOST_DEVICE inline bool track_generate(const TrackConfig<T>& cfg, uint64_t seed, uint64_t index,
                                               TrackHits<T>* hits, TrackTruth<T>* truth) {
   using namespace detail;
+  truth->complete = 0;
   PhiloxStream rng(seed, index, 2);
   const T inv_min = T(1) / cfg.pt_max_gev, inv_max = T(1) / cfg.pt_min_gev;
   const T inv_pt = inv_min + (inv_max - inv_min) * rng.uniform<T>();
@@ -223,6 +226,7 @@ GPUKIT_HOST_DEVICE inline bool track_generate(const TrackConfig<T>& cfg, uint64_
     const T st[5] = {phi_pos, z, phi, t, kap};
     if (l + 1 == cfg.layers) {
       for (int i = 0; i < 5; ++i) truth->state[i] = st[i];
+      truth->complete = 1;
       break;
     }
     // Scattering by independent angles d1 (in theta) and d2 (transverse to it),
