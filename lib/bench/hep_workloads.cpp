@@ -25,6 +25,10 @@ std::string gpu_kernel(const std::string& workload, Precision p) {
   if (workload == "track_fit") return p == Precision::fp64 ? kernel::hep_track_fit_fp64 : kernel::hep_track_fit_fp32;
   if (workload == "mlp_infer")
     return p == Precision::fp16 ? kernel::hep_mlp_fp16 : p == Precision::bf16 ? kernel::hep_mlp_bf16 : kernel::hep_mlp_fp32;
+  if (workload == "mlp_infer_blas")
+    return p == Precision::fp16   ? kernel::hep_mlp_blas_fp16
+           : p == Precision::bf16 ? kernel::hep_mlp_blas_bf16
+                                  : kernel::hep_mlp_blas_fp32;
   return {};
 }
 
@@ -38,7 +42,9 @@ class HepWorkload final : public Workload {
   std::string unit() const override { return hep_result_unit(workload_); }
 
   std::string unsupported(const WorkloadContext& ctx) const override {
-    if (ctx.kind == "cpu") return {};
+    if (ctx.kind == "cpu")
+      return blas() ? "the vendor-GEMM variant of mlp_infer runs on GPUs only (cuBLAS, hipBLAS); mlp_infer is the CPU's result"
+                    : "";
     if (workload_ == "track_fit")
       if (auto why = ctx.device->unavailable_kernel(
               precision_ == Precision::fp64 ? kernel::hep_track_generate_fp64 : kernel::hep_track_generate_fp32);
@@ -96,6 +102,7 @@ class HepWorkload final : public Workload {
 
   json details() const override {
     json d = {{"workload", workload_}, {"flops_per_item", flops_per_item_ > 0 ? json(flops_per_item_) : json(nullptr)}};
+    if (blas()) d["library"] = library_.empty() ? json(nullptr) : json(library_);
     if (steps_per_s_) d["steps_per_s"] = *steps_per_s_;
     return d;
   }
@@ -111,6 +118,8 @@ class HepWorkload final : public Workload {
     if (p) buffers_.push_back(*p);
     return p;
   }
+
+  bool blas() const { return workload_ == "mlp_infer_blas"; }
 
   std::size_t storage_bytes() const { return precision_ == Precision::fp64 ? 8 : precision_ == Precision::fp32 ? 4 : 2; }
 
@@ -146,9 +155,13 @@ class HepWorkload final : public Workload {
       return {};
     }
     flops_per_item_ = static_cast<double>(hep::mlp_flops_per_sample);
+    library_ = ctx.device->info().vendor_blas;
     const std::size_t s = storage_bytes();
+    // The tiled kernel needs room for the inputs; the vendor GEMM's pass for
+    // every layer's activations and accumulators.
+    const std::size_t scratch = blas() ? hep::mlp_gemm_workspace_bytes(items_, s) : items_ * hep::mlp_inputs * s;
     for (auto [bytes, slot] : {std::pair{hep::mlp_weight_count * s, &weights_}, std::pair{hep::mlp_bias_count * s, &biases_},
-                               std::pair{items_ * hep::mlp_inputs * s, &inputs_},
+                               std::pair{scratch, &inputs_},
                                std::pair{items_ * hep::mlp_outputs * sizeof(float), &out_}}) {
       auto p = device_buffer(ctx, bytes);
       if (!p) return p.error();
@@ -353,6 +366,7 @@ class HepWorkload final : public Workload {
   std::uint64_t items_ = 0;
   double flops_per_item_ = 0;
   std::optional<double> steps_per_s_;
+  std::string library_;  // mlp_infer_blas: the vendor GEMM's name, version and file
   std::vector<void*> buffers_;
   void *out_ = nullptr, *weights_ = nullptr, *biases_ = nullptr, *inputs_ = nullptr, *truth_ = nullptr;
 };

@@ -197,6 +197,8 @@ void Runner::finish(ResultRecord& r, const DeviceFacts* facts) const {
   r.peak.value = *fma.value * 1e12 / flops;
   r.peak.source = "fma_" + *r.precision + " peak (" + fma.source + ") / " + std::to_string(static_cast<long long>(flops)) +
                   " FLOP per item";
+  if (r.workload.rfind("mlp_infer_blas_", 0) == 0 && *r.precision != "fp32")
+    r.peak.source += "; the vendor GEMM may use matrix (tensor) units, which this vector peak leaves out";
   if (auto v = r.value()) r.peak.fraction = *v / *r.peak.value;
 }
 

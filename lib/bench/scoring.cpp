@@ -80,8 +80,18 @@ void annotate_hep_results(json& bench) {
                                    ? json(r["value"].get<double>() / (*fp32)["value"].get<double>())
                                    : json(nullptr);
       }
+      // The vendor-GEMM MLP is compared with our kernel on the same device and
+      // with the CPU's mlp_infer of its precision.
+      const bool blas = base_workload(r) == "mlp_infer_blas";
+      const std::string own = r["precision"].is_string() ? "mlp_infer_" + r["precision"].get<std::string>() : "";
+      if (blas && r["details"].is_object()) {
+        const json* o = find_result(d["results"], own);
+        r["details"]["vs_own_kernel"] = r["value"].is_number() && o && (*o)["value"].is_number()
+                                            ? json(r["value"].get<double>() / (*o)["value"].get<double>())
+                                            : json(nullptr);
+      }
       if (d["kind"] != "cpu" && cpu && r["details"].is_object()) {
-        const json* c = find_result((*cpu)["results"], r["workload"].get<std::string>());
+        const json* c = find_result((*cpu)["results"], blas ? own : r["workload"].get<std::string>());
         r["details"]["speedup_vs_cpu_node"] = r["value"].is_number() && c && (*c)["value"].is_number()
                                                   ? json(r["value"].get<double>() / (*c)["value"].get<double>())
                                                   : json(nullptr);

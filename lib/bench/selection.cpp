@@ -215,6 +215,9 @@ BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& devi
   }
   e["driver_runtime_version"] = info && !info->driver_version.empty() ? json(info->driver_version) : json(nullptr);
   e["runtime_version"] = info && !info->runtime_version.empty() ? json(info->runtime_version) : json(nullptr);
+  e["vendor_blas"] = info && !info->vendor_blas.empty() ? json(info->vendor_blas) : json(nullptr);
+  if (info && info->vendor_blas.empty() && !info->vendor_blas_missing.empty())
+    e["vendor_blas_missing"] = info->vendor_blas_missing;
   if (const PluginReport* pr = info ? plugin_for(registry, info->backend) : nullptr)
     e["plugin"] = {{"file", pr->file}, {"path", pr->path}, {"toolkit_version", pr->toolkit_version},
                    {"abi_version", pr->abi_version}};

@@ -28,6 +28,11 @@ const std::vector<WorkloadEntry>& workload_registry() {
         const std::string precision = hep::precision_name(p);
         e.push_back({w + "_" + precision, "hep", [w, precision] { return make_hep_workload(w, precision); }});
       }
+    // mlp_infer through the vendor GEMM: reported beside our own kernel, not scored.
+    for (hep::Precision p : hep::hep_workload_precisions("mlp_infer")) {
+      const std::string precision = hep::precision_name(p);
+      e.push_back({"mlp_infer_blas_" + precision, "hep", [precision] { return make_hep_workload("mlp_infer_blas", precision); }});
+    }
     return e;
   }();
   return entries;
@@ -46,7 +51,8 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
     // Groups: "micro" (everything but the HEP workloads), "hep", a family, a HEP
     // workload by its name (all its precisions) or one entry.
     const auto& hep_names = hep::hep_workload_names();
-    const bool hep_workload = std::find(hep_names.begin(), hep_names.end(), t) != hep_names.end();
+    const bool hep_workload =
+        std::find(hep_names.begin(), hep_names.end(), t) != hep_names.end() || t == "mlp_infer_blas";
     for (size_t i = 0; i < all.size(); ++i)
       if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep") ||
           (hep_workload && all[i].name.rfind(t + "_", 0) == 0))
@@ -54,6 +60,7 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
     if (!matched) {
       std::string known = "micro, hep, stream, fma, transfer, launch, memtest";
       for (const auto& w : hep::hep_workload_names()) known += ", " + w;
+      known += ", mlp_infer_blas";
       for (const auto& w : all) known += ", " + w.name;
       return usage_error("unknown workload '" + t + "' (known: " + known + ")", "--workload");
     }

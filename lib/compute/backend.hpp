@@ -17,7 +17,7 @@ namespace gpukit {
 
 // Bumped whenever this header (or kernels/names.hpp) changes in a way that a
 // plugin built against the old one would misread.
-inline constexpr std::uint32_t backend_abi_version = 1;
+inline constexpr std::uint32_t backend_abi_version = 2;
 
 // What a device is, as its runtime reports it. Zero or empty means "not known".
 struct DeviceInfo {
@@ -40,6 +40,8 @@ struct DeviceInfo {
   std::uint64_t parallel_items = 0; // work items that fill the device (GPU: SMs x resident threads)
   std::string runtime_version;      // the runtime the backend carries ("13.0")
   std::string driver_version;       // what the driver supports ("12.4") or its own version
+  std::string vendor_blas;          // the vendor GEMM the hep_mlp_blas_* kernels use: "cuBLAS 13.1.0 (path)"
+  std::string vendor_blas_missing;  // or why there is none
   std::vector<std::string> notes;   // facts that could not be read and why
 };
 

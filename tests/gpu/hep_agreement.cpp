@@ -3,7 +3,8 @@
 // profile statistically (chi2) and energy conservation per event; track_fit's
 // fitted parameters track by track, in units of their uncertainty, and its
 // pulls; mlp_infer within the tolerance of its storage precision against the
-// FP64 pass. Exit 77 without a GPU. Pointed at the fake plugin (whose kernels
+// FP64 pass, by our tiled kernel and through the vendor GEMM where the device
+// has one. Exit 77 without a GPU. Pointed at the fake plugin (whose kernels
 // run on the host), it checks this test's own logic in CI.
 #include <cmath>
 #include <cstdio>
@@ -141,11 +142,13 @@ TrackAgreement gpu_tracks(Device& d, hep::Precision p, std::uint64_t n, std::uin
 }
 
 template <class S>
-std::vector<double> gpu_mlp(Device& d, const char* name, std::uint64_t n, std::uint64_t seed) {
+std::vector<double> gpu_mlp(Device& d, const std::string& name, std::uint64_t n, std::uint64_t seed) {
   std::vector<S> w(hep::mlp_weight_count), b(hep::mlp_bias_count);
   hep::mlp_make_parameters<S>(seed, w.data(), b.data());
+  const bool blas = name.rfind("hep_mlp_blas_", 0) == 0;
   auto dw = d.allocate(w.size() * sizeof(S)), db = d.allocate(b.size() * sizeof(S)),
-       din = d.allocate(n * hep::mlp_inputs * sizeof(S)), dout = d.allocate(n * hep::mlp_outputs * sizeof(float));
+       din = d.allocate(blas ? hep::mlp_gemm_workspace_bytes(n, sizeof(S)) : n * hep::mlp_inputs * sizeof(S)),
+       dout = d.allocate(n * hep::mlp_outputs * sizeof(float));
   if (!dw || !db || !din || !dout) return {};
   KernelArgs a;
   a.in0 = *dw;
@@ -223,16 +226,21 @@ int main() {
     }
     struct Mlp { hep::Precision p; const char* kernel; };
     for (Mlp m : {Mlp{hep::Precision::fp32, kernel::hep_mlp_fp32}, Mlp{hep::Precision::fp16, kernel::hep_mlp_fp16},
-                  Mlp{hep::Precision::bf16, kernel::hep_mlp_bf16}}) {
-      if (!dev->unavailable_kernel(m.kernel).empty()) continue;
+                  Mlp{hep::Precision::bf16, kernel::hep_mlp_bf16}, Mlp{hep::Precision::fp32, kernel::hep_mlp_blas_fp32},
+                  Mlp{hep::Precision::fp16, kernel::hep_mlp_blas_fp16},
+                  Mlp{hep::Precision::bf16, kernel::hep_mlp_blas_bf16}}) {
+      if (auto why = dev->unavailable_kernel(m.kernel); !why.empty()) {
+        std::printf("skipped: %s %s: %s\n", label.c_str(), m.kernel, why.c_str());
+        continue;
+      }
       hep::MlpRun run;
       run.precision = m.p;
       run.outputs = m.p == hep::Precision::fp16   ? gpu_mlp<hep::Half>(*dev, m.kernel, 512, seed)
                     : m.p == hep::Precision::bf16 ? gpu_mlp<hep::BFloat16>(*dev, m.kernel, 512, seed)
                                                   : gpu_mlp<float>(*dev, m.kernel, 512, seed);
       const hep::MlpValidation v = hep::validate_mlp(run, seed, 512);
-      expect(!run.outputs.empty() && v.passed, label + " mlp_infer " + hep::precision_name(m.p) +
-                                                    " against FP64, max error " + std::to_string(v.max_error));
+      expect(!run.outputs.empty() && v.passed, label + " " + m.kernel + " against FP64, max error " +
+                                                    std::to_string(v.max_error));
     }
   }
   return failures == 0 ? 0 : 1;

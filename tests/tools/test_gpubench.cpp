@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "test_support.hpp"
 
@@ -430,6 +431,59 @@ TEST_CASE("gpubench: HEP workloads on a GPU run the plugin's kernels and are val
     CHECK(failed["status"] == "failed");
     CHECK(failed["validation"]["passed"] == false);
   }
+}
+
+TEST_CASE("gpubench: mlp_infer through the vendor GEMM beside our own kernel, unscored, and why it is missing") {
+  const std::vector<std::string> a = {"--input", fixture("bench/node-fake-gpu.json"), "--quick", "--warmup", "0",
+                                      "--workload", "mlp_infer"};
+  const std::string calls = gpukit::test::temp_dir() + "/gemm-calls.txt";
+  std::remove(calls.c_str());
+  auto r = run_tool("gpubench", a,
+                    with_plugins("fakegpu", {{"GPUKIT_CUBLAS_LIBRARY", fake("cublas/libcublas.so.13")},
+                                             {"GPUKIT_FAKE_CUBLAS_CALLS", calls}}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json doc = json::parse(r.out);
+  CHECK(bench_problems(doc) == "");
+  const json& cpu = doc["bench"]["devices"][0];
+  const json& gpu = doc["bench"]["devices"][1];
+  CHECK(gpu["environment"]["vendor_blas"].get<std::string>().rfind("cuBLAS 13.0.0 (/", 0) == 0);
+  for (const char* p : {"fp32", "fp16", "bf16"}) {
+    const json& blas = result(gpu, std::string("mlp_infer_blas_") + p);
+    INFO(p << " " << blas["reason"]);
+    CHECK(blas["status"] == "ok");
+    CHECK(blas["validation"]["passed"] == true);
+    CHECK(blas["details"]["library"] == gpu["environment"]["vendor_blas"]);
+    CHECK(blas["details"]["vs_own_kernel"].get<double>() ==
+          doctest::Approx(blas["value"].get<double>() / result(gpu, std::string("mlp_infer_") + p)["value"].get<double>()));
+    CHECK(blas["details"]["speedup_vs_cpu_node"].is_number());
+    CHECK(blas["reference_value"].is_null());  // not part of the score
+    CHECK(result(cpu, std::string("mlp_infer_blas_") + p)["reason"] ==
+          "the vendor-GEMM variant of mlp_infer runs on GPUs only (cuBLAS, hipBLAS); mlp_infer is the CPU's result");
+  }
+  CHECK(gpu["workload_scores"] == json{{"mlp_infer", gpu["workload_scores"]["mlp_infer"]}});
+  // Row-major y = x W as cuBLAS's column-major y^T = W^T x^T: m = outputs,
+  // n = samples, k = inputs, lda = outputs, ldb = inputs, ldc = outputs; four
+  // layers per pass, one pass per repetition (3) and precision (types 0, 2, 14).
+  std::ifstream log(calls);
+  std::map<std::string, int> seen;
+  for (std::string line; std::getline(log, line);) ++seen[line];
+  CHECK(seen == std::map<std::string, int>{{"256 4096 64 256 64 256 0", 3},    {"256 4096 256 256 256 256 0", 6},
+                                           {"8 4096 256 8 256 8 0", 3},       {"256 4096 64 256 64 256 2", 3},
+                                           {"256 4096 256 256 256 256 2", 6}, {"8 4096 256 8 256 8 2", 3},
+                                           {"256 4096 64 256 64 256 14", 3},  {"256 4096 256 256 256 256 14", 6},
+                                           {"8 4096 256 8 256 8 14", 3}});
+
+  // Without a vendor GEMM the variant is skipped with the loader's reason.
+  auto none = run_tool("gpubench", a, with_plugins("fakegpu"));
+  REQUIRE(none.exit_code == 0);
+  json n = json::parse(none.out);
+  const json& g = n["bench"]["devices"][1];
+  CHECK(g["environment"]["vendor_blas"].is_null());
+  CHECK(g["environment"]["vendor_blas_missing"] == "no vendor GEMM on the fake GPU (GPUKIT_CUBLAS_LIBRARY names none)");
+  CHECK(result(g, "mlp_infer_blas_fp16")["status"] == "skipped");
+  CHECK(result(g, "mlp_infer_blas_fp16")["reason"] == "no vendor GEMM on the fake GPU (GPUKIT_CUBLAS_LIBRARY names none)");
+  CHECK(result(g, "mlp_infer_fp16")["status"] == "ok");
 }
 
 TEST_CASE("gpubench: --format hepscore is the hep-workloads summary layout") {

@@ -488,8 +488,14 @@ TEST_CASE("bench: workload groups micro, hep and a HEP workload's name") {
   REQUIRE(hep.ok());
   CHECK(*hep == std::vector<std::string>{"me_eemumu_fp64", "me_eemumu_fp32", "em_shower_fp64", "em_shower_fp32",
                                          "track_fit_fp64", "track_fit_fp32", "mlp_infer_fp32", "mlp_infer_fp16",
-                                         "mlp_infer_bf16"});
-  CHECK(*select_workloads({"mlp_infer"}) == std::vector<std::string>{"mlp_infer_fp32", "mlp_infer_fp16", "mlp_infer_bf16"});
+                                         "mlp_infer_bf16", "mlp_infer_blas_fp32", "mlp_infer_blas_fp16",
+                                         "mlp_infer_blas_bf16"});
+  // A workload's name takes its vendor-GEMM variant along; that variant alone by its own name.
+  CHECK(*select_workloads({"mlp_infer"}) == std::vector<std::string>{"mlp_infer_fp32", "mlp_infer_fp16", "mlp_infer_bf16",
+                                                                     "mlp_infer_blas_fp32", "mlp_infer_blas_fp16",
+                                                                     "mlp_infer_blas_bf16"});
+  CHECK(*select_workloads({"mlp_infer_blas"}) ==
+        std::vector<std::string>{"mlp_infer_blas_fp32", "mlp_infer_blas_fp16", "mlp_infer_blas_bf16"});
   CHECK(select_workloads({"mlp"}).error().context == "--workload");
   BenchOptions o;
   o.workloads = {"hep"};

@@ -9,6 +9,7 @@
 
 #include "compute/cpu/cpu_backend.hpp"
 #include "compute/cpu/worker_pool.hpp"
+#include "compute/gpu/vendor_blas.hpp"
 #include "compute/kernels/fma.cuh"
 #include "compute/kernels/memtest.cuh"
 #include "compute/kernels/names.hpp"
@@ -276,4 +277,49 @@ TEST_CASE("compute: the CUDA plugin without a driver reports 'no usable device' 
   REQUIRE(p.report.state == PluginState::unavailable);
   CHECK(p.report.message().rfind("plugin gpukit-cuda.so: no usable device: ", 0) == 0);
   CHECK(p.report.reason.find("plugin was built with " + p.report.toolkit_version) != std::string::npos);
+}
+
+TEST_CASE("compute: the vendor GEMM library of each toolkit, and why there is none") {
+  using namespace gpukit::vendor_blas;
+  CHECK(sonames(Family::cublas, 13) == std::vector<std::string>{"libcublas.so.13"});
+  CHECK(sonames(Family::hipblas, 5) == std::vector<std::string>{"libhipblas.so.1", "libhipblas.so.0"});
+  CHECK(sonames(Family::hipblas, 6) == std::vector<std::string>{"libhipblas.so.2"});
+  CHECK(sonames(Family::hipblas, 7) == std::vector<std::string>{"libhipblas.so.3"});
+  CHECK(sonames(Family::hipblas, 4).empty());
+  CHECK(Library::open(Family::hipblas, 4).error().what() == "hipBLAS: no library known for toolkit major version 4");
+  gpukit::test::ScopedEnvironment env("GPUKIT_CUBLAS_LIBRARY", "/nonexistent/libcublas.so.13");
+  auto missing = Library::open(Family::cublas, 13);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == ExitCode::environment);
+  CHECK(missing.error().what().rfind("cuBLAS not found (/nonexistent/libcublas.so.13: cannot open shared object file", 0) ==
+        0);
+}
+
+TEST_CASE("compute: a row-major product through the vendor GEMM's column-major call (fake cuBLAS)") {
+  using namespace gpukit::vendor_blas;
+  const std::string path = gpukit::test::fake("cublas/libcublas.so.13");
+  gpukit::test::ScopedEnvironment env("GPUKIT_CUBLAS_LIBRARY", path);
+  auto lib = Library::open(Family::cublas, 13);
+  REQUIRE(lib.ok());
+  CHECK((*lib)->describe() == "cuBLAS 13.0.0 (" + std::filesystem::canonical(path).string() + ")");
+  auto handle = (*lib)->create_handle();
+  REQUIRE(handle.ok());
+  // A (2 x 3) W (3 x 4), both row-major, as the MLP's activations and weights.
+  const float a[6] = {1, 2, 3, 4, 5, 6};
+  const float w[12] = {1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1};
+  float c[8];
+  std::fill(std::begin(c), std::end(c), NAN);  // beta = 0: C is written, never read
+  REQUIRE((*lib)->gemm(handle->get(), 2, 4, 3, a, w, (*lib)->constants().f32, c));
+  const float expected[8] = {1, 2, 3, 6, 4, 5, 6, 15};
+  for (int i = 0; i < 8; ++i) CHECK(c[i] == expected[i]);
+  // The same product from binary16 storage.
+  gpukit::hep::Half ah[6], wh[12];
+  for (int i = 0; i < 6; ++i) ah[i] = gpukit::hep::Storage<gpukit::hep::Half>::from_acc(a[i]);
+  for (int i = 0; i < 12; ++i) wh[i] = gpukit::hep::Storage<gpukit::hep::Half>::from_acc(w[i]);
+  REQUIRE((*lib)->gemm(handle->get(), 2, 4, 3, ah, wh, type_code<gpukit::hep::Half>((*lib)->constants()), c));
+  for (int i = 0; i < 8; ++i) CHECK(c[i] == expected[i]);
+  // An error status of the library comes back naming the call.
+  auto bad = (*lib)->gemm(handle->get(), 2, 4, 3, a, w, 99, c);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().what() == "cuBLAS GemmEx failed (status 15)");
 }

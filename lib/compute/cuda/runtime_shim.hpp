@@ -12,6 +12,20 @@
 #include <string>
 
 #include "compute/backend.hpp"
+#include "compute/gpu/vendor_blas.hpp"
+
+// vendor_blas.hpp writes cuBLAS's constants down without its header (the HIP
+// plugin has none); where the header is at hand, hold them to it.
+#if __has_include(<cublas_api.h>)
+#include <cublas_api.h>
+static_assert(gpukit::vendor_blas::cublas_constants.op_n == CUBLAS_OP_N &&
+                  gpukit::vendor_blas::cublas_constants.f32 == CUDA_R_32F &&
+                  gpukit::vendor_blas::cublas_constants.f16 == CUDA_R_16F &&
+                  gpukit::vendor_blas::cublas_constants.bf16 == CUDA_R_16BF &&
+                  gpukit::vendor_blas::cublas_constants.compute_f32 == CUBLAS_COMPUTE_32F &&
+                  gpukit::vendor_blas::cublas_constants.algo_default == CUBLAS_GEMM_DEFAULT,
+              "vendor_blas.hpp's cuBLAS constants differ from cublas_api.h");
+#endif
 
 namespace gpukit::gpurt {
 
@@ -109,6 +123,10 @@ inline std::string driver_mismatch(int driver) {
            " that the plugin was built with";
   return {};
 }
+
+// The vendor GEMM of this toolkit (libcublas.so.<major>).
+inline constexpr vendor_blas::Family blas_family = vendor_blas::Family::cublas;
+inline constexpr int toolkit_major = CUDART_VERSION / 1000;
 
 using half2 = __half2;
 using bfloat162 = __nv_bfloat162;

@@ -18,6 +18,7 @@
 #include "bench/hep/track_fit.hpp"  // the barrel (header only)
 #include "compute/kernels/hep/hep_kernels.cuh"
 #include "compute/kernels/names.hpp"
+#include "compute/gpu/vendor_blas.hpp"
 
 namespace gpukit::gpu_backend {
 
@@ -32,14 +33,21 @@ inline constexpr double hold_limit_s = 2.0;
 
 class GpuDevice final : public Device {
  public:
-  static Result<std::shared_ptr<GpuDevice>> open(int ordinal, int driver_version) {
+  // blas: the vendor GEMM, or null and why not in blas_missing.
+  static Result<std::shared_ptr<GpuDevice>> open(int ordinal, int driver_version,
+                                                 std::shared_ptr<vendor_blas::Library> blas,
+                                                 const std::string& blas_missing) {
     std::shared_ptr<GpuDevice> d(new GpuDevice(ordinal));
+    d->blas_ = std::move(blas);
+    d->info_.vendor_blas = d->blas_ ? d->blas_->describe() : "";
+    d->info_.vendor_blas_missing = d->blas_ ? "" : blas_missing;
     if (auto st = d->init(driver_version); !st) return st.error();
     return d;
   }
 
   ~GpuDevice() override {
     if (rt::set_device(ordinal_) != rt::success) return;
+    blas_handle_.reset();
     // Nothing to report from a destructor: the statuses are dropped on purpose.
     for (rt::event_t e : {start_, stop_, join_})
       if (e) (void)rt::event_destroy(e);
@@ -56,6 +64,13 @@ class GpuDevice final : public Device {
                                 rt::toolkit_version() + ")";
       if (info_.cc_major < rt::bf16_min_cc_major)
         return "BF16 arithmetic needs compute capability 8.0; this GPU has " + std::to_string(info_.cc_major) + "." +
+               std::to_string(info_.cc_minor);
+      return {};
+    }
+    if (name == kernel::hep_mlp_blas_fp32 || name == kernel::hep_mlp_blas_fp16 || name == kernel::hep_mlp_blas_bf16) {
+      if (!blas_) return info_.vendor_blas_missing;
+      if (name == kernel::hep_mlp_blas_bf16 && info_.cc_major < rt::bf16_min_cc_major)
+        return "BF16 GEMM needs compute capability 8.0; this GPU has " + std::to_string(info_.cc_major) + "." +
                std::to_string(info_.cc_minor);
       return {};
     }
@@ -179,6 +194,12 @@ class GpuDevice final : public Device {
       launch_mlp<hep::Half>(a, s);
     } else if (name == kernel::hep_mlp_bf16) {
       launch_mlp<hep::BFloat16>(a, s);
+    } else if (name == kernel::hep_mlp_blas_fp32 || name == kernel::hep_mlp_blas_fp16 ||
+               name == kernel::hep_mlp_blas_bf16) {
+      if (auto why = unavailable_kernel(name); !why.empty()) return environment_error(why, "launch " + name);
+      return name == kernel::hep_mlp_blas_fp32   ? launch_mlp_blas<float>(a, s)
+             : name == kernel::hep_mlp_blas_fp16 ? launch_mlp_blas<hep::Half>(a, s)
+                                                 : launch_mlp_blas<hep::BFloat16>(a, s);
     } else if (name == kernel::memtest_write) {
       kg::memtest_write_kernel<<<blocks, kg::block_size, 0, s>>>(static_cast<u64*>(a.out), a.n, a.seed);
     } else if (name == kernel::memtest_verify) {
@@ -287,6 +308,26 @@ class GpuDevice final : public Device {
         static_cast<const S*>(a.in0), static_cast<const S*>(a.in1), inputs, a.n, static_cast<float*>(a.out));
   }
 
+  // Inputs made on the device into the workspace, then the vendor GEMM per layer
+  // with our bias/ReLU epilogue (vendor_blas::mlp_forward), all on stream s.
+  template <class S>
+  Status launch_mlp_blas(const KernelArgs& a, rt::stream_t s) {
+    if (!blas_handle_) {
+      auto h = blas_->create_handle();
+      if (!h) return h.error();
+      blas_handle_ = *h;
+    }
+    if (auto st = blas_->set_stream(blas_handle_.get(), static_cast<void*>(s)); !st) return st;
+    hep::mlp_input_kernel<S><<<grid(a.n), kg::block_size, 0, s>>>(a.seed, 0, a.n, static_cast<S*>(a.scratch));
+    if (auto st = check(rt::last_error(), "LaunchKernel", "mlp_input"); !st) return st;
+    const vendor_blas::BiasFn<S> bias = [&](const float* acc, const S* b, u64 rows, int width, S* act, float* out) {
+      hep::mlp_bias_kernel<S><<<grid(rows * u64(width)), kg::block_size, 0, s>>>(acc, b, rows, width, act, out);
+      return check(rt::last_error(), "LaunchKernel", "mlp_bias");
+    };
+    return vendor_blas::mlp_forward<S>(*blas_, blas_handle_.get(), static_cast<const S*>(a.in0),
+                                       static_cast<const S*>(a.in1), a.n, a.scratch, static_cast<float*>(a.out), bias);
+  }
+
   template <bool Enabled>
   Status launch_bf16(const KernelArgs& a, u64 blocks, rt::stream_t s) {
     if constexpr (Enabled) {
@@ -338,6 +379,8 @@ class GpuDevice final : public Device {
   int* flag_host_ = nullptr;
   volatile int* flag_device_ = nullptr;
   std::mutex timing_;
+  std::shared_ptr<vendor_blas::Library> blas_;
+  std::shared_ptr<void> blas_handle_;  // made on first use, on this device
 };
 
 class GpuBackend final : public Backend {
@@ -366,9 +409,14 @@ inline Backend* create_backend(char* error, std::size_t error_size) {
     if (e != rt::success)
       return fail(std::string("no usable device: ") + rt::error_string(e) + (mismatch.empty() ? "" : " (" + mismatch + ")"));
     if (count <= 0) return fail(std::string("no usable device: the ") + rt::backend_name + " runtime sees no device");
+    // The vendor GEMM is optional: without it only the hep_mlp_blas_* kernels
+    // are missing, and they say why.
+    auto blas = vendor_blas::Library::open(rt::blas_family, rt::toolkit_major);
+    std::shared_ptr<vendor_blas::Library> blas_library = blas ? *blas : nullptr;
+    const std::string blas_missing = blas ? "" : blas.error().what();
     std::vector<std::shared_ptr<Device>> devices;
     for (int i = 0; i < count; ++i) {
-      auto d = GpuDevice::open(i, driver);
+      auto d = GpuDevice::open(i, driver, blas_library, blas_missing);
       if (!d) return fail("no usable device: " + d.error().what());
       devices.push_back(std::move(*d));
     }

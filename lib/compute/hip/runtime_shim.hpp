@@ -9,6 +9,7 @@
 #include <string>
 
 #include "compute/backend.hpp"
+#include "compute/gpu/vendor_blas.hpp"
 
 namespace gpukit::gpurt {
 
@@ -91,6 +92,10 @@ inline std::string driver_mismatch(int driver) {
   if (driver == 0) return std::string("no ROCm driver found; the plugin was built with ") + "HIP " + format_version(HIP_VERSION);
   return {};
 }
+
+// The vendor GEMM of this ROCm release (libhipblas.so.N of the same major).
+inline constexpr vendor_blas::Family blas_family = vendor_blas::Family::hipblas;
+inline constexpr int toolkit_major = HIP_VERSION_MAJOR;
 
 using half2 = __half2;
 // HIP 5.2 has no packed BF16 arithmetic: the plugin reports fma_bf16 unavailable.

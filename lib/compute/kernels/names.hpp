@@ -56,5 +56,11 @@ inline constexpr const char* hep_track_fit_fp32 = "hep_track_fit_fp32";
 inline constexpr const char* hep_mlp_fp32 = "hep_mlp_fp32";
 inline constexpr const char* hep_mlp_fp16 = "hep_mlp_fp16";
 inline constexpr const char* hep_mlp_bf16 = "hep_mlp_bf16";
+// mlp_infer through the vendor GEMM (cuBLAS / hipBLAS, gpu/vendor_blas.hpp):
+// in0, in1 and out as hep_mlp_*; scratch = hep::mlp_gemm_workspace_bytes(n,
+// storage size) bytes, the inputs made from `seed` into its start.
+inline constexpr const char* hep_mlp_blas_fp32 = "hep_mlp_blas_fp32";
+inline constexpr const char* hep_mlp_blas_fp16 = "hep_mlp_blas_fp16";
+inline constexpr const char* hep_mlp_blas_bf16 = "hep_mlp_blas_bf16";
 
 }  // namespace gpukit::kernel

@@ -9,6 +9,9 @@
 //   GPUKIT_FAKE_GPU_UUID=U, GPUKIT_FAKE_GPU_PCI=B   the first device's UUID and PCI address instead
 //                                  (to stand for a GPU of a fixture, e.g. an MI250X GCD)
 //   GPUKIT_FAKE_GPU_HANG=KERNEL    launching KERNEL never returns (a hung driver call)
+//   GPUKIT_CUBLAS_LIBRARY=FILE     the hep_mlp_blas_* kernels run through FILE, which must be
+//                                  the fake cuBLAS (tests/fakes/cublas: GEMM on host memory);
+//                                  unset, the fake GPU has no vendor GEMM and says so
 //   GPUKIT_FAKE_GPU_BROKEN=KERNEL  KERNEL's first output element comes out wrong; a hep_*
 //                                  kernel runs its deliberately wrong variant instead (Z
 //                                  coupling sign flipped, photo-electric deposit dropped,
@@ -27,6 +30,7 @@
 #include "bench/hep/track_fit.hpp"
 #include "compute/backend.hpp"
 #include "compute/cpu/cpu_backend.hpp"
+#include "compute/gpu/vendor_blas.hpp"
 #include "compute/kernels/hep/mlp.cuh"
 #include "compute/kernels/names.hpp"
 
@@ -130,9 +134,33 @@ bool launch_hep(const std::string& name, const KernelArgs& a, bool wrong = false
 
 bool is_hep_kernel(const std::string& name) { return name.rfind("hep_", 0) == 0; }
 
+bool is_blas_kernel(const std::string& name) { return name.rfind("hep_mlp_blas_", 0) == 0; }
+
+// The vendor-GEMM forward pass as the plugins run it (vendor_blas::mlp_forward),
+// with the bias/ReLU epilogue on the host.
+template <class S>
+Status mlp_blas(vendor_blas::Library& lib, void* handle, const KernelArgs& a) {
+  auto* in = static_cast<S*>(a.scratch);
+  grid(a.n, [&](std::uint64_t i) { hep::mlp_input_row<S>(a.seed, i, in + i * hep::mlp_inputs); });
+  const vendor_blas::BiasFn<S> bias = [](const float* acc, const S* b, std::uint64_t rows, int width, S* act,
+                                         float* out) -> Status {
+    for (std::uint64_t i = 0; i < rows * std::uint64_t(width); ++i) {
+      const float y = acc[i] + float(hep::Storage<S>::to_acc(b[i % std::uint64_t(width)]));
+      if (act)
+        act[i] = hep::Storage<S>::from_acc(y > 0.0f ? y : 0.0f);
+      else
+        out[i] = y;
+    }
+    return {};
+  };
+  return vendor_blas::mlp_forward<S>(lib, handle, static_cast<const S*>(a.in0), static_cast<const S*>(a.in1), a.n,
+                                     a.scratch, static_cast<float*>(a.out), bias);
+}
+
 class FakeGpu final : public Device {
  public:
-  FakeGpu(std::shared_ptr<Device> cpu, int index) : cpu_(std::move(cpu)) {
+  FakeGpu(std::shared_ptr<Device> cpu, int index, std::shared_ptr<vendor_blas::Library> blas, std::string blas_missing)
+      : cpu_(std::move(cpu)), blas_(std::move(blas)) {
     info_ = cpu_->info();
     char uuid[64], bus[32];
     std::snprintf(uuid, sizeof uuid, "GPU-f4ce0000-0000-4000-8000-%012d", index + 1);
@@ -148,11 +176,14 @@ class FakeGpu final : public Device {
     info_.runtime_version = "1.0";
     info_.driver_version = "1.0";
     info_.notes = {"a test double: kernels run on the CPU"};
+    info_.vendor_blas = blas_ ? blas_->describe() : "";
+    info_.vendor_blas_missing = blas_ ? "" : blas_missing;
     hang_ = env("GPUKIT_FAKE_GPU_HANG");
     broken_ = env("GPUKIT_FAKE_GPU_BROKEN");
   }
   const DeviceInfo& info() const override { return info_; }
   std::string unavailable_kernel(const std::string& k) const override {
+    if (is_blas_kernel(k)) return blas_ ? "" : info_.vendor_blas_missing;
     if (is_hep_kernel(k)) {
       KernelArgs none;  // n = 0: asks whether the kernel exists without running it
       return launch_hep(k, none) ? "" : "the fake GPU has no kernel '" + k + "'";
@@ -172,6 +203,18 @@ class FakeGpu final : public Device {
   Status launch(const std::string& name, const KernelArgs& args, int stream) override {
     if (name == hang_)
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    if (is_blas_kernel(name)) {
+      if (!blas_) return environment_error(info_.vendor_blas_missing, "launch " + name);
+      if (!handle_) {
+        auto h = blas_->create_handle();
+        if (!h) return h.error();
+        handle_ = *h;
+      }
+      if (auto st = blas_->set_stream(handle_.get(), nullptr); !st) return st;
+      return name == kernel::hep_mlp_blas_fp16   ? mlp_blas<hep::Half>(*blas_, handle_.get(), args)
+             : name == kernel::hep_mlp_blas_bf16 ? mlp_blas<hep::BFloat16>(*blas_, handle_.get(), args)
+                                                 : mlp_blas<float>(*blas_, handle_.get(), args);
+    }
     if (is_hep_kernel(name)) {
       if (!launch_hep(name, args, name == broken_)) return environment_error(unavailable_kernel(name), "launch " + name);
       return {};
@@ -187,6 +230,8 @@ class FakeGpu final : public Device {
 
  private:
   std::shared_ptr<Device> cpu_;
+  std::shared_ptr<vendor_blas::Library> blas_;
+  std::shared_ptr<void> handle_;
   DeviceInfo info_;
   std::string hang_, broken_;
 };
@@ -194,7 +239,16 @@ class FakeGpu final : public Device {
 class FakeBackend final : public Backend {
  public:
   FakeBackend(std::unique_ptr<Backend> cpu, int count) : cpu_(std::move(cpu)) {
-    for (int i = 0; i < count; ++i) devices_.push_back(std::make_shared<FakeGpu>(cpu_->devices().front(), i));
+    // Only the fake cuBLAS, named explicitly: a real one would be handed host pointers.
+    std::shared_ptr<vendor_blas::Library> blas;
+    std::string missing = "no vendor GEMM on the fake GPU (GPUKIT_CUBLAS_LIBRARY names none)";
+    if (!env("GPUKIT_CUBLAS_LIBRARY").empty()) {
+      auto lib = vendor_blas::Library::open(vendor_blas::Family::cublas, 13);
+      if (lib) blas = *lib;
+      else missing = lib.error().what();
+    }
+    for (int i = 0; i < count; ++i)
+      devices_.push_back(std::make_shared<FakeGpu>(cpu_->devices().front(), i, blas, missing));
   }
   std::string name() const override { return "fakegpu"; }
   std::vector<std::shared_ptr<Device>> devices() override { return devices_; }

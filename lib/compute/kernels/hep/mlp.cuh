@@ -134,6 +134,13 @@ inline constexpr int mlp_bias_count = mlp_bias_offset(mlp_layers);
 // = 299008 FLOP per sample.
 inline constexpr long long mlp_flops_per_sample = 2LL * mlp_weight_count;
 
+// Workspace of the vendor-GEMM forward pass over n samples (gpu/vendor_blas.hpp):
+// two activation buffers of n x mlp_max_width values of the storage type, then
+// n x mlp_max_width FP32 accumulators.
+GPUKIT_HOST_DEVICE constexpr uint64_t mlp_gemm_workspace_bytes(uint64_t n, uint64_t storage_bytes) {
+  return n * uint64_t(mlp_max_width) * (2 * storage_bytes + 4);
+}
+
 // Weight (k -> n) of layer l: Glorot-uniform in +-sqrt(6 / (K + N)); bias: +-0.1.
 GPUKIT_HOST_DEVICE inline double mlp_weight_value(uint64_t seed, int layer, int k, int n) {
   const Philox4x32Block b = philox4x32_10(
