@@ -106,6 +106,8 @@ class Library {
   // "cuBLAS 13.1.0 (/usr/local/cuda/lib64/libcublas.so.13.1.0.3)".
   std::string describe() const { return vendor_ + (version_.empty() ? "" : " " + version_) + " (" + path_ + ")"; }
   const Constants& constants() const { return constants_; }
+  // Whether the library exports `name` (the tests' fake marks itself so).
+  bool exports(const char* name) const { return sym(name) != nullptr; }
 
   // A handle on the current device, destroyed with the returned object.
   Result<std::shared_ptr<void>> create_handle() const {

@@ -32,6 +32,9 @@ bool known_type(int t) { return t == r_32f || t == r_16f || t == r_16bf; }
 
 extern "C" {
 
+// Marks this library as the fake: the fake GPU plugin uses no other.
+__attribute__((visibility("default"))) int gpukit_fake_cublas = 1;
+
 __attribute__((visibility("default"))) int cublasCreate_v2(void** handle) {
   if (!handle) return invalid_value;
   *handle = new Handle;
@@ -75,16 +78,21 @@ __attribute__((visibility("default"))) int cublasGemmEx(void* handle, int transa
     }
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
   auto* cf = static_cast<float*>(c);
+  // op(A) widened to FP32 once, column-major m x k.
+  std::vector<float> af(std::size_t(m) * std::size_t(k));
+  for (int l = 0; l < k; ++l)
+    for (int i = 0; i < m; ++i)
+      af[std::size_t(i) + std::size_t(l) * std::size_t(m)] =
+          transa == op_n ? load(a, a_type, std::uint64_t(i) + std::uint64_t(l) * lda)
+                         : load(a, a_type, std::uint64_t(l) + std::uint64_t(i) * lda);
   auto column = [&](int j) {
     std::vector<float> acc(std::size_t(m), 0.0f);
     for (int l = 0; l < k; ++l) {
       const float bv = transb == op_n ? load(b, b_type, std::uint64_t(l) + std::uint64_t(j) * ldb)
                                       : load(b, b_type, std::uint64_t(j) + std::uint64_t(l) * ldb);
-      for (int i = 0; i < m; ++i) {
-        const float av = transa == op_n ? load(a, a_type, std::uint64_t(i) + std::uint64_t(l) * lda)
-                                        : load(a, a_type, std::uint64_t(l) + std::uint64_t(i) * lda);
-        acc[std::size_t(i)] += av * bv;
-      }
+      const float* __restrict__ col = af.data() + std::size_t(l) * std::size_t(m);
+      float* __restrict__ out = acc.data();
+      for (int i = 0; i < m; ++i) out[i] += col[i] * bv;
     }
     for (int i = 0; i < m; ++i) {
       float& out = cf[std::uint64_t(i) + std::uint64_t(j) * ldc];

@@ -244,8 +244,9 @@ class FakeBackend final : public Backend {
     std::string missing = "no vendor GEMM on the fake GPU (GPUKIT_CUBLAS_LIBRARY names none)";
     if (!env("GPUKIT_CUBLAS_LIBRARY").empty()) {
       auto lib = vendor_blas::Library::open(vendor_blas::Family::cublas, 13);
-      if (lib) blas = *lib;
-      else missing = lib.error().what();
+      if (!lib) missing = lib.error().what();
+      else if (!(*lib)->exports("gpukit_fake_cublas")) missing = "GPUKIT_CUBLAS_LIBRARY names a real cuBLAS: the fake GPU uses only the fake";
+      else blas = *lib;
     }
     for (int i = 0; i < count; ++i)
       devices_.push_back(std::make_shared<FakeGpu>(cpu_->devices().front(), i, blas, missing));
