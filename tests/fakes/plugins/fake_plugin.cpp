@@ -144,13 +144,7 @@ Status mlp_blas(vendor_blas::Library& lib, void* handle, const KernelArgs& a) {
   grid(a.n, [&](std::uint64_t i) { hep::mlp_input_row<S>(a.seed, i, in + i * hep::mlp_inputs); });
   const vendor_blas::BiasFn<S> bias = [](const float* acc, const S* b, std::uint64_t rows, int width, S* act,
                                          float* out) -> Status {
-    for (std::uint64_t i = 0; i < rows * std::uint64_t(width); ++i) {
-      const float y = acc[i] + float(hep::Storage<S>::to_acc(b[i % std::uint64_t(width)]));
-      if (act)
-        act[i] = hep::Storage<S>::from_acc(y > 0.0f ? y : 0.0f);
-      else
-        out[i] = y;
-    }
+    for (std::uint64_t i = 0; i < rows * std::uint64_t(width); ++i) hep::mlp_bias_element(acc, b, i, width, act, out);
     return {};
   };
   return vendor_blas::mlp_forward<S>(lib, handle, static_cast<const S*>(a.in0), static_cast<const S*>(a.in1), a.n,

@@ -63,18 +63,13 @@ __global__ void mlp_input_kernel(uint64_t seed, uint64_t first, uint64_t count, 
   mlp_input_row<S>(seed, first + i, inputs + i * mlp_inputs);
 }
 
-// The vendor-GEMM forward pass's epilogue (gpu/vendor_blas.hpp): y = acc + bias
-// over a rows x width block; a hidden layer stores S(max(y, 0)) into act, the
-// last layer y into out (act null).
+// The vendor-GEMM forward pass's epilogue (gpu/vendor_blas.hpp) over a rows x
+// width block, one thread per element.
 template <class S>
 __global__ void mlp_bias_kernel(const float* acc, const S* bias, uint64_t rows, int width, S* act, float* out) {
   const uint64_t i = global_thread_index();
   if (i >= rows * uint64_t(width)) return;
-  const float y = acc[i] + float(Storage<S>::to_acc(bias[i % uint64_t(width)]));
-  if (act)
-    act[i] = Storage<S>::from_acc(y > 0.0f ? y : 0.0f);
-  else
-    out[i] = y;
+  mlp_bias_element(acc, bias, i, width, act, out);
 }
 
 // The tiled forward pass: a block owns mlp_kernel_tile samples, keeps their

@@ -141,6 +141,19 @@ GPUKIT_HOST_DEVICE constexpr uint64_t mlp_gemm_workspace_bytes(uint64_t n, uint6
   return n * uint64_t(mlp_max_width) * (2 * storage_bytes + 4);
 }
 
+// The vendor-GEMM pass's epilogue for element i of a rows x width block of FP32
+// accumulators: y = acc + bias; a hidden layer stores S(max(y, 0)) into act, the
+// last layer y into out (act null). One GPU thread per element, or a host loop.
+template <class S>
+GPUKIT_HOST_DEVICE inline void mlp_bias_element(const float* acc, const S* bias, uint64_t i, int width, S* act,
+                                                float* out) {
+  const float y = acc[i] + float(Storage<S>::to_acc(bias[i % uint64_t(width)]));
+  if (act)
+    act[i] = Storage<S>::from_acc(y > 0.0f ? y : 0.0f);
+  else
+    out[i] = y;
+}
+
 // Weight (k -> n) of layer l: Glorot-uniform in +-sqrt(6 / (K + N)); bias: +-0.1.
 GPUKIT_HOST_DEVICE inline double mlp_weight_value(uint64_t seed, int layer, int k, int n) {
   const Philox4x32Block b = philox4x32_10(
