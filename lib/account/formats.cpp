@@ -127,7 +127,7 @@ Result<std::string> render_apel(const json& account) {
   auto records = apel_records(account);
   if (!records) return records.error();
   std::string out;
-  for (const auto& m : apel_messages(*records)) out += m.dump() + "\n";
+  for (const auto& m : apel_messages(*records)) out += dump_json(m) + "\n";
   return out;
 }
 
@@ -241,7 +241,7 @@ std::string render_account_table(const json& a) {
     if (v.is_number_integer()) return std::to_string(v.get<long long>()) + unit;
     if (v.is_number()) return fixed(v.get<double>(), 2) + unit;
     if (v.is_string()) return v.get<std::string>();
-    return v.dump();
+    return dump_json(v);
   };
   std::vector<std::pair<std::string, std::string>> rows = {
       {"mode", show(a["mode"])},

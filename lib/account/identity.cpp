@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/fsroot.hpp"
+#include "core/utf8.hpp"
 
 extern char** environ;
 
@@ -59,7 +60,7 @@ JobIdentity resolve_identity(const IdentityOptions& o, const std::map<std::strin
   auto set = [&](std::optional<std::string>& field, const char* name, std::optional<std::string> value,
                  const std::string& source) {
     if (field || !value) return;
-    field = value;
+    field = valid_utf8(*value);  // arguments, job ads and the environment are not always UTF-8
     id.sources[name] = source;
   };
   auto set_cores = [&](std::optional<int> value, const std::string& source) {

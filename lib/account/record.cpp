@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/utf8.hpp"
+
 namespace gpukit {
 
 namespace {
@@ -136,7 +138,10 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
   a["generator"] = generator_stamp("gpuaccount");
   a["mode"] = m.mode;
   a["status"] = m.status;
-  if (m.mode == "wrap") a["command"] = m.command;
+  if (m.mode == "wrap") {
+    a["command"] = json::array();
+    for (const auto& arg : m.command) a["command"].push_back(valid_utf8(arg));
+  }
   if (m.pid) a["pid"] = *m.pid;
   a["start_time"] = m.start_time;
   a["end_time"] = m.end_time.empty() ? json(nullptr) : json(m.end_time);

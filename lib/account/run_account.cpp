@@ -157,17 +157,17 @@ Status Session::prepare() {
   // Document: in wrap mode standard input belongs to the payload.
   if (mode_ == "wrap") {
     if (o_.common.input) {
-      auto d = read_document(o_.common.input);
+      auto d = read_document(o_.common.input, o_.common.limits);
       if (!d) return d.error();
       if (*d) doc_ = std::move(**d);
     }
   } else {
-    auto d = read_document(o_.common.input);
+    auto d = read_document(o_.common.input, o_.common.limits);
     if (!d) return d.error();
     if (*d) doc_ = std::move(**d);
   }
   if (o_.benchmark) {
-    auto text = read_input_file(*o_.benchmark);
+    auto text = read_input_file(*o_.benchmark, o_.common.limits.max_bytes);
     if (!text) return text.error();
     json j = json::parse(*text, nullptr, false);
     if (j.is_discarded()) return usage_error("not valid JSON", *o_.benchmark);

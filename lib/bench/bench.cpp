@@ -174,7 +174,7 @@ std::string render(Document& doc, json section, const std::string& format, const
     for (const auto& w : o.workloads) args += (args.empty() ? "" : " ") + std::string("--workload ") + w;
     info.extra_arguments = args;
     info.log = section["status"] == "ok" ? "ok" : "gpubench status: " + section["status"].get<std::string>();
-    return hep::hepscore_summary(hep_measurements(section), info).dump(2) + "\n";
+    return dump_json(hep::hepscore_summary(hep_measurements(section), info), 2) + "\n";
   }
   doc.set_section("bench", std::move(section));
   return doc.dump();
@@ -184,7 +184,7 @@ std::string render(Document& doc, json section, const std::string& format, const
 Result<int> rescore_document(BenchOptions& o) {
   auto reference = load_reference(o.reference);
   if (!reference) return reference.error();
-  auto input = read_document(o.common.input);
+  auto input = read_document(o.common.input, o.common.limits);
   if (!input) return input.error();
   if (!*input) return usage_error("--rescore needs a document with a bench section on the input", "--rescore");
   Document doc = std::move(**input);
@@ -206,7 +206,7 @@ Result<int> run_bench(BenchOptions& o) {
   // A bad reference file is bad input: say so before anything is measured.
   auto reference = load_reference(o.reference);
   if (!reference) return reference.error();
-  auto input = read_document(o.common.input);
+  auto input = read_document(o.common.input, o.common.limits);
   if (!input) return input.error();
   Document doc = input->value_or(Document());
   const std::string started = utc_timestamp();

@@ -38,7 +38,7 @@ std::string json_text(const json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_float()) return number(v, 9);
-  return v.dump();
+  return dump_json(v);
 }
 
 std::string short_note(const json& r) {

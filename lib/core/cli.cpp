@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <string>
 #include <iostream>
 
 #include "core/deadline.hpp"
@@ -18,6 +20,31 @@ std::string one_line(std::string s) {
     if (c == '\n' || c == '\r') c = ' ';
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
+}
+
+// A number of seconds in [min_timeout_s, max_timeout_s]; CLI11's own checks
+// let nan and inf through.
+std::string check_timeout(const std::string& text) {
+  double v = 0;
+  std::size_t used = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return "not a number of seconds: " + text;
+  }
+  if (used != text.size() || !std::isfinite(v) || v < min_timeout_s || v > max_timeout_s) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%g to %g", min_timeout_s, max_timeout_s);
+    return "must be a number of seconds from " + std::string(range) + ", found " + text;
+  }
+  return {};
+}
+
+std::string check_input_size(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 15)
+    return "must be a number of bytes (at least 1), found " + text;
+  if (std::stoull(text) == 0) return "must be at least 1 byte";
+  return {};
 }
 
 }  // namespace
@@ -37,9 +64,13 @@ void add_common_options(CLI::App& app, CommonOptions& o, const ToolInfo& info) {
       ->type_name("FORMAT");
   app.add_flag("-q,--quiet", o.quiet, "No progress or warnings on standard error");
   app.add_option("--timeout", o.timeout_s, "Deadline in seconds for each call that may hang")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(check_timeout, "SECONDS"))
       ->capture_default_str()
       ->type_name("SECONDS");
+  app.add_option("--max-input-size", o.limits.max_bytes,
+                 "Refuse a node document or input file larger than BYTES (default 64 MiB)")
+      ->check(CLI::Validator(check_input_size, "BYTES"))
+      ->type_name("BYTES");
 }
 
 std::string default_format(const CommonOptions& o) {

@@ -1,5 +1,6 @@
 // The command-line conventions every tool shares, defined once on CLI11:
-// --input/-i, --output/-o, --format/-f, --quiet/-q, --timeout, --version, --help.
+// --input/-i, --output/-o, --format/-f, --quiet/-q, --timeout, --max-input-size,
+// --version, --help.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/document.hpp"
 #include "core/error.hpp"
 
 namespace gpukit {
@@ -25,7 +27,12 @@ struct CommonOptions {
   std::string format;                 // after tool_main: never empty
   bool quiet = false;
   double timeout_s = 5;
+  InputLimits limits;                 // --max-input-size; pass to read_document and read_input_file
 };
+
+// --timeout's range in seconds (man 7 gpukit): finite, so that a deadline means something.
+inline constexpr double min_timeout_s = 0.01;
+inline constexpr double max_timeout_s = 86400;
 
 // Declares the shared flags on `app` and binds them to `options`.
 void add_common_options(CLI::App& app, CommonOptions& options, const ToolInfo& info);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -15,7 +16,9 @@ namespace gpukit {
 
 namespace {
 
-Result<std::string> read_fd(int fd, const std::string& name) {
+// Reads to the end, but never more than `max_bytes`: /dev/zero on standard
+// input must end in an error, not in memory exhaustion.
+Result<std::string> read_fd(int fd, const std::string& name, std::uint64_t max_bytes) {
   std::string data;
   char buf[1 << 16];
   for (;;) {
@@ -25,6 +28,10 @@ Result<std::string> read_fd(int fd, const std::string& name) {
       if (errno == EINTR) continue;
       return usage_error(std::string("cannot read: ") + std::strerror(errno), name);
     }
+    if (static_cast<std::uint64_t>(n) > max_bytes - data.size())
+      return usage_error("larger than the input limit of " + std::to_string(max_bytes) +
+                             " bytes (raise it with --max-input-size)",
+                         name);
     data.append(buf, static_cast<size_t>(n));
   }
   return data;
@@ -55,31 +62,31 @@ bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 bool stdin_is_terminal() { return ::isatty(STDIN_FILENO) == 1; }
 
-Result<std::string> read_input_file(const std::string& path) {
-  if (path == "-") return read_fd(STDIN_FILENO, "<stdin>");
+Result<std::string> read_input_file(const std::string& path, std::uint64_t max_bytes) {
+  if (path == "-") return read_fd(STDIN_FILENO, "<stdin>", max_bytes);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return usage_error(std::string("cannot open: ") + std::strerror(errno), path);
-  auto data = read_fd(fd, path);
+  auto data = read_fd(fd, path, max_bytes);
   ::close(fd);
   return data;
 }
 
-Result<std::optional<Document>> read_document(const std::optional<std::string>& input_path) {
+Result<std::optional<Document>> read_document(const std::optional<std::string>& input_path, const InputLimits& limits) {
   std::string origin;
   Result<std::string> text = std::string();
   if (input_path) {
     origin = *input_path == "-" ? "<stdin>" : *input_path;
-    text = read_input_file(*input_path);
+    text = read_input_file(*input_path, limits.max_bytes);
   } else {
     if (stdin_is_terminal()) return std::optional<Document>();
     // A closed standard input (pilots often run with none) is "no document".
     if (::fcntl(STDIN_FILENO, F_GETFD) < 0) return std::optional<Document>();
     origin = "<stdin>";
-    text = read_fd(STDIN_FILENO, origin);
+    text = read_fd(STDIN_FILENO, origin, limits.max_bytes);
   }
   if (!text) return text.error();
   if (all_space(*text)) return std::optional<Document>();
-  auto doc = Document::parse(*text, origin);
+  auto doc = Document::parse(*text, origin, limits);
   if (!doc) return doc.error();
   return std::optional<Document>(std::move(*doc));
 }

@@ -15,15 +15,15 @@ Result<std::vector<InputDocument>> read_documents(const CostOptions& o) {
   if (o.compare) {
     if (o.common.input) return usage_error("compare takes its documents as arguments, not --input");
     for (const auto& file : o.compare_files) {
-      auto text = read_input_file(file);
+      auto text = read_input_file(file, o.common.limits.max_bytes);
       if (!text) return text.error();
-      auto doc = Document::parse(*text, file);
+      auto doc = Document::parse(*text, file, o.common.limits);
       if (!doc) return doc.error();
       docs.push_back({file, std::move(*doc)});
     }
     return docs;
   }
-  auto read = read_document(o.common.input);
+  auto read = read_document(o.common.input, o.common.limits);
   if (!read) return read.error();
   std::string origin = o.common.input ? (*o.common.input == "-" ? "<stdin>" : *o.common.input) : "<stdin>";
   Document doc = read->has_value() ? std::move(**read) : Document();

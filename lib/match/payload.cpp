@@ -14,6 +14,8 @@
 #include <memory>
 #include <string_view>
 
+#include "core/utf8.hpp"
+
 namespace gpukit {
 
 const RuntimeNeed* PayloadInfo::runtime(const std::string& api) const {
@@ -284,7 +286,7 @@ Result<PayloadInfo> inspect_payload(const std::string& path) {
 
 json to_json(const PayloadInfo& p) {
   json j = json::object();
-  j["file"] = p.path;
+  j["file"] = valid_utf8(p.path);
   j["format"] = p.format;
   json cuda = json::array();
   for (const auto& e : p.cuda) {

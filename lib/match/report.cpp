@@ -61,7 +61,7 @@ std::string render_match_table(const json& match) {
     }
     const json& p = job["placement"];
     if (p.is_object()) {
-      out += "  placement" + (p["devices"].empty() ? std::string() : " on " + p["devices"].dump()) + ":\n" +
+      out += "  placement" + (p["devices"].empty() ? std::string() : " on " + dump_json(p["devices"])) + ":\n" +
              rules_block(p["rules"], "    ", true);
     }
     out += "\n";
@@ -76,7 +76,7 @@ std::string render_match_table(const json& match) {
              " memory, " + format_bytes(s.value("pinned_memory_bytes", 0ULL)) + " pinned\n";
     }
     for (const auto& s : plan["slots"])
-      out += "  slot " + s.value("job", "") + ": " + s["devices"].dump() + " cpus " + s.value("cpus", "") + "\n";
+      out += "  slot " + s.value("job", "") + ": " + dump_json(s["devices"]) + " cpus " + s.value("cpus", "") + "\n";
     for (const auto& w : plan["warnings"]) out += "  WARNING: " + w.get<std::string>() + "\n";
   }
   return out;

@@ -326,15 +326,7 @@ Result<Requirements> parse_requirements(const json& object, const std::string& o
   return r;
 }
 
-Result<json> parse_json_text(std::string_view text, const std::string& origin) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return usage_error("invalid JSON at byte " + std::to_string(e.byte), origin);
-  } catch (const json::exception&) {
-    return usage_error("invalid JSON", origin);
-  }
-}
+Result<json> parse_json_text(std::string_view text, const std::string& origin) { return parse_json(text, origin); }
 
 Result<Requirements> parse_requirements_text(std::string_view text, const std::string& origin) {
   auto j = parse_json_text(text, origin);

@@ -68,7 +68,7 @@ Status check_combinations(const MatchOptions& o, bool have_flags) {
 Result<std::vector<Requirements>> read_jobs(const MatchOptions& o, const json& flags,
                                             const std::vector<PayloadInfo>& cli_payloads) {
   if (o.jobs) {
-    auto text = read_input_file(*o.jobs);
+    auto text = read_input_file(*o.jobs, o.common.limits.max_bytes);
     if (!text) return text.error();
     return parse_jobs_text(*text, *o.jobs);
   }
@@ -76,7 +76,7 @@ Result<std::vector<Requirements>> read_jobs(const MatchOptions& o, const json& f
   std::string origin = "command line";
   if (o.require) {
     origin = *o.require == "-" ? "<stdin>" : *o.require;
-    auto text = read_input_file(*o.require);
+    auto text = read_input_file(*o.require, o.common.limits.max_bytes);
     if (!text) return text.error();
     auto parsed = parse_json_text(*text, origin);
     if (!parsed) return parsed.error();
@@ -136,7 +136,7 @@ Result<int> run_match(MatchOptions& o) {
     return 0;
   }
 
-  auto doc = read_document(o.common.input);
+  auto doc = read_document(o.common.input, o.common.limits);
   if (!doc) return doc.error();
   if (inspect_only && !*doc) {
     json payloads = json::array();
@@ -146,7 +146,7 @@ Result<int> run_match(MatchOptions& o) {
       text = render_payloads_table(payloads);
     } else if (o.common.format == "json") {
       json listing = {{"schema", "gpukit-payloads/1"}, {"generator", generator_stamp(tool)}, {"payloads", payloads}};
-      text = listing.dump(2) + "\n";
+      text = dump_json(listing, 2) + "\n";
     } else {
       return usage_error("a payload listing is json or table", "--format");
     }

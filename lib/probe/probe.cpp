@@ -65,7 +65,7 @@ Status ensure_probed(Document& document, const ProbeRequest& request) {
 }
 
 Result<int> run_probe(ProbeOptions& options) {
-  auto input = read_document(options.common.input);
+  auto input = read_document(options.common.input, options.common.limits);
   if (!input) return input.error();
   Document document = input->value_or(Document());
   ProbeRequest request;

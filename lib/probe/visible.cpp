@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace gpukit {
 
 namespace {
@@ -413,7 +415,7 @@ DeviceList all_visible(const json& gpus, const std::map<std::string, std::string
 std::map<std::string, std::string> visible_environment() {
   std::map<std::string, std::string> env;
   for (const char* name : visibility_variables)
-    if (const char* value = std::getenv(name)) env[name] = value;
+    if (const char* value = std::getenv(name)) env[name] = valid_utf8(value);
   return env;
 }
 

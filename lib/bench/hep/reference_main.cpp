@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
                       {"tracks", sizes.tracks},
                       {"mlp_samples", sizes.mlp_samples}};
   ref["workloads"] = workloads;
-  Status s = write_file_atomic(output, ref.dump(2) + "\n");
+  Status s = write_file_atomic(output, dump_json(ref, 2) + "\n");
   if (!s) {
     std::cerr << "gpukit-hep-reference: " << s.error().what() << "\n";
     return 2;
