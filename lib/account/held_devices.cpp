@@ -4,36 +4,37 @@ namespace gpukit {
 
 namespace {
 
-std::optional<double> number(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
-  return j[key].get<double>();
+std::optional<double> as_double(const OptBytes& v) {
+  return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
 }
 
-std::string text(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return {};
-  return j[key].get<std::string>();
+std::string model_of(const NodeGpu& g) { return g.name && !g.name->empty() ? *g.name : "unknown"; }
+
+// The inventory gpuaccount keeps is gpuprobe's gpus section; one that does not
+// read describes nothing (the devices are then "unknown"), and says why.
+Result<std::vector<NodeGpu>> inventory_of(const json& gpus) {
+  if (!gpus.is_array()) return std::vector<NodeGpu>();
+  return read_gpus_section(gpus, "inventory");
 }
 
 }  // namespace
 
-HeldDevice describe_device(const json& gpus, const std::string& uuid) {
+HeldDevice describe_device(const std::vector<NodeGpu>& gpus, const std::string& uuid) {
   HeldDevice d;
   d.uuid = uuid;
   d.model = "unknown";
   d.slice_basis = "gpu";
-  if (!gpus.is_array()) return d;
   for (const auto& g : gpus) {
-    if (text(g, "uuid") == uuid) {
-      d.model = text(g, "name").empty() ? "unknown" : text(g, "name");
+    if (g.uuid == uuid) {
+      d.model = model_of(g);
       return d;
     }
-    if (!g.contains("mig") || !g["mig"].contains("instances")) continue;
-    for (const auto& m : g["mig"]["instances"]) {
-      if (text(m, "uuid") != uuid) continue;
-      d.model = text(g, "name").empty() ? "unknown" : text(g, "name");
-      d.parent_uuid = text(g, "uuid");
-      d.profile = text(m, "profile");
-      set_mig_slice(d, number(m, "memory_bytes"), number(g, "memory_bytes"));
+    for (const auto& m : g.mig_instances) {
+      if (m.uuid != uuid) continue;
+      d.model = model_of(g);
+      d.parent_uuid = g.uuid.value_or("");
+      d.profile = m.profile.value_or("");
+      set_mig_slice(d, as_double(m.memory_bytes), as_double(g.memory_bytes));
       return d;
     }
   }
@@ -44,32 +45,44 @@ HeldDevice describe_device(const json& gpus, const std::string& uuid) {
   return d;
 }
 
-HeldDevices resolve_held_devices(const json& gpus, const json& visible) {
+HeldDevices resolve_held_devices(const std::vector<NodeGpu>& gpus, const NodeVisible& visible) {
   HeldDevices held;
-  if (!visible.is_object()) return held;
-  held.restricted = visible.value("restricted", false);
-  if (visible.contains("problems") && visible["problems"].is_array())
-    for (const auto& p : visible["problems"])
-      if (p.is_string()) held.problems.push_back("visible devices: " + p.get<std::string>());
+  held.restricted = visible.restricted;
+  for (const auto& p : visible.problems) held.problems.push_back("visible devices: " + p);
   if (!held.restricted) return held;
-  if (!visible.contains("devices") || !visible["devices"].is_array()) return held;
-  for (const auto& v : visible["devices"]) {
-    std::string uuid = text(v, "uuid");
-    if (uuid.empty()) {
+  for (const auto& v : visible.devices) {
+    if (!v.uuid || v.uuid->empty()) {
       held.problems.push_back("a visible device has no UUID; it cannot be read through the telemetry");
       continue;
     }
-    HeldDevice d = describe_device(gpus, uuid);
-    if (d.model == "unknown" && v.contains("gpu_index") && v["gpu_index"].is_number_integer() && gpus.is_array()) {
-      auto index = v["gpu_index"].get<std::size_t>();
-      if (index < gpus.size()) d.model = text(gpus[index], "name");
-      if (d.parent_uuid.empty() && text(v, "kind") == "mig") d.parent_uuid = text(gpus[index], "uuid");
+    HeldDevice d = describe_device(gpus, *v.uuid);
+    const bool mig = v.kind == "mig";
+    if (d.model == "unknown" && v.gpu_index && *v.gpu_index >= 0 && static_cast<std::size_t>(*v.gpu_index) < gpus.size()) {
+      const NodeGpu& g = gpus[static_cast<std::size_t>(*v.gpu_index)];
+      d.model = g.name.value_or("");
+      if (d.parent_uuid.empty() && mig) d.parent_uuid = g.uuid.value_or("");
     }
-    if (text(v, "kind") == "mig") d.mig = true;
+    if (mig) d.mig = true;
     d.assigned = true;
-    d.selected_by = text(v, "selected_by");
+    d.selected_by = v.selected_by.value_or("");
     held.devices.push_back(std::move(d));
   }
+  return held;
+}
+
+HeldDevice describe_device(const json& gpus, const std::string& uuid) {
+  auto inventory = inventory_of(gpus);
+  return describe_device(inventory ? *inventory : std::vector<NodeGpu>(), uuid);
+}
+
+HeldDevices resolve_held_devices(const json& gpus, const json& visible) {
+  if (!visible.is_object()) return {};
+  auto inventory = inventory_of(gpus);
+  auto section = read_visible_section(visible, "visible");
+  HeldDevices held = section ? resolve_held_devices(inventory ? *inventory : std::vector<NodeGpu>(), *section)
+                             : HeldDevices{};
+  if (!inventory) held.problems.push_back("the GPU inventory does not read: " + inventory.error().what());
+  if (!section) held.problems.push_back("visible devices: " + section.error().what());
   return held;
 }
 

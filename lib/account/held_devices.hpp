@@ -9,6 +9,7 @@
 
 #include "account/gpu_usage.hpp"
 #include "core/document.hpp"
+#include "core/node.hpp"
 
 namespace gpukit {
 
@@ -21,13 +22,18 @@ struct HeldDevices {
   std::vector<std::string> problems;
 };
 
-// `gpus` is the gpus section (an array, possibly empty), `visible` a visible
-// section ({"restricted": bool, "devices": [...], "problems": [...]}).
-HeldDevices resolve_held_devices(const json& gpus, const json& visible);
+// `gpus` is gpuprobe's inventory, `visible` the visible devices.
+HeldDevices resolve_held_devices(const std::vector<NodeGpu>& gpus, const NodeVisible& visible);
 
-// The description of `uuid` (a GPU or a MIG instance) from the gpus section,
+// The description of `uuid` (a GPU or a MIG instance) from the inventory,
 // for a device found through the job's processes; model "unknown" when the
 // inventory does not list it.
+HeldDevice describe_device(const std::vector<NodeGpu>& gpus, const std::string& uuid);
+
+// The same from the sections as JSON (`gpus` an array, possibly empty;
+// `visible` {"restricted": bool, "devices": [...], "problems": [...]}), read
+// through the node model; a section that does not read adds a problem.
+HeldDevices resolve_held_devices(const json& gpus, const json& visible);
 HeldDevice describe_device(const json& gpus, const std::string& uuid);
 
 }  // namespace gpukit

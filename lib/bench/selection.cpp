@@ -51,55 +51,53 @@ bool is_index(const std::string& t) {
   return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
-std::string str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-int integer(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int>() : 0;
-}
-std::uint64_t bytes(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number_unsigned() ? j[key].get<std::uint64_t>()
-         : j.is_object() && j.contains(key) && j[key].is_number_integer() && j[key].get<long long>() > 0
-             ? static_cast<std::uint64_t>(j[key].get<long long>())
-             : 0;
+int small(const OptInt& v) { return v ? static_cast<int>(*v) : 0; }
+
+// "007" -> "7": an index token compared as text, so that no size overflows.
+std::string strip_zeros(const std::string& t) {
+  auto first = t.find_first_not_of('0');
+  return first == std::string::npos ? "0" : t.substr(first);
 }
 
 // A device gpuprobe found: a GPU or a MIG instance of one.
 struct ProbeDevice {
   std::string id, kind, vendor, name, uuid, pci;
-  json gpu;             // the gpus[] entry (the parent, for a MIG instance)
-  json mig = nullptr;   // the instance
+  const NodeGpu* gpu = nullptr;           // the gpus[] entry (the parent, for a MIG instance)
+  const NodeMigInstance* mig = nullptr;   // the instance
   bool mig_parent = false;
   bool requested = false;
 };
 
-std::vector<ProbeDevice> probe_devices(const json& doc) {
+// The facts of a device gpuprobe did not list.
+const NodeGpu& unlisted_gpu() {
+  static const NodeGpu none;
+  return none;
+}
+
+std::vector<ProbeDevice> probe_devices(const NodeModel& node) {
   std::vector<ProbeDevice> out;
-  if (!doc.contains("gpus") || !doc["gpus"].is_array()) return out;
-  for (const auto& g : doc["gpus"]) {
+  for (const NodeGpu& g : node.gpu_list()) {
     ProbeDevice p;
     p.kind = "gpu";
-    p.vendor = str(g, "vendor");
-    p.name = str(g, "name");
-    p.uuid = str(g, "uuid");
-    p.pci = str(g, "pci_bus_id");
+    p.vendor = g.vendor.value_or("");
+    p.name = g.name.value_or("");
+    p.uuid = g.uuid.value_or("");
+    p.pci = g.pci_bus_id.value_or("");
     p.id = !p.uuid.empty() ? p.uuid : "pci-" + p.pci;
-    p.gpu = g;
-    const json& mig = g.contains("mig") ? g["mig"] : json(nullptr);
-    p.mig_parent = mig.is_object() && str(mig, "mode") == "enabled" && mig.contains("instances") &&
-                   mig["instances"].is_array() && !mig["instances"].empty();
+    p.gpu = &g;
+    p.mig_parent = g.mig_enabled() && !g.mig_instances.empty();
     out.push_back(p);
     if (!p.mig_parent) continue;
-    for (const auto& inst : mig["instances"]) {
+    for (const auto& inst : g.mig_instances) {
       ProbeDevice m;
       m.kind = "mig";
       m.vendor = p.vendor;
-      m.uuid = str(inst, "uuid");
+      m.uuid = inst.uuid.value_or("");
       m.id = m.uuid;
-      m.name = p.name + " MIG " + str(inst, "profile");
+      m.name = p.name + " MIG " + inst.profile.value_or("");
       m.pci = p.pci;
-      m.gpu = g;
-      m.mig = inst;
+      m.gpu = &g;
+      m.mig = &inst;
       out.push_back(m);
     }
   }
@@ -107,22 +105,24 @@ std::vector<ProbeDevice> probe_devices(const json& doc) {
 }
 
 // gpuprobe's visible devices as ids (GPU and MIG UUIDs or pci-<bus>).
-std::vector<std::string> visible_ids(const json& doc, const std::vector<ProbeDevice>& all) {
+int gpu_index(const ProbeDevice& p) { return p.gpu ? small(p.gpu->index) : 0; }
+
+std::vector<std::string> visible_ids(const NodeModel& node, const std::vector<ProbeDevice>& all) {
   std::vector<std::string> ids;
-  if (!doc.contains("visible") || !doc["visible"].is_object() || !doc["visible"].contains("devices")) {
+  if (!node.visible || !node.visible->has_devices) {
     for (const auto& p : all)
       if (!p.mig_parent) ids.push_back(p.id);
     return ids;
   }
-  for (const auto& v : doc["visible"]["devices"]) {
-    std::string uuid = str(v, "uuid");
-    if (!uuid.empty()) {
-      ids.push_back(uuid);
+  const auto& gpus = node.gpu_list();
+  for (const auto& v : node.visible->devices) {
+    if (v.uuid && !v.uuid->empty()) {
+      ids.push_back(*v.uuid);
       continue;
     }
-    int index = integer(v, "gpu_index");
-    if (doc.contains("gpus") && doc["gpus"].is_array() && index >= 0 && static_cast<size_t>(index) < doc["gpus"].size())
-      ids.push_back("pci-" + str(doc["gpus"][static_cast<size_t>(index)], "pci_bus_id"));
+    std::int64_t index = v.gpu_index.value_or(0);
+    if (index >= 0 && static_cast<size_t>(index) < gpus.size())
+      ids.push_back("pci-" + gpus[static_cast<size_t>(index)].pci_bus_id.value_or(""));
   }
   return ids;
 }
@@ -145,43 +145,38 @@ const PluginReport* plugin_for(const ComputeRegistry& registry, const std::strin
 
 json opt_int(int v) { return v > 0 ? json(v) : json(nullptr); }
 
-BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& device, const ComputeRegistry& registry,
-                       const json& doc) {
-  BenchDevice b;
-  b.id = p.id;
-  b.kind = p.kind;
-  b.vendor = p.vendor;
-  b.name = p.name;
-  b.device = device;
-  if (p.kind == "mig") b.parent_uuid = str(p.gpu, "uuid");
-  const DeviceInfo* info = device ? &device->info() : nullptr;
-  if (info) b.backend = info->backend;
-  if (b.name.empty() && info) b.name = info->name;
-
-  DeviceFacts& f = b.facts;
-  f.kind = p.kind;
-  f.vendor = p.vendor;
-  const json& g = p.gpu;
-  if (g.contains("compute_capability") && g["compute_capability"].is_object())
-    f.cc = std::to_string(integer(g["compute_capability"], "major")) + "." +
-           std::to_string(integer(g["compute_capability"], "minor"));
+void set_architecture(DeviceFacts& f, const NodeGpu& g, const DeviceInfo* info) {
+  if (g.has_compute_capability)
+    f.cc = std::to_string(small(g.cc_major)) + "." + std::to_string(small(g.cc_minor));
   else if (info && info->cc_major > 0)
     f.cc = std::to_string(info->cc_major) + "." + std::to_string(info->cc_minor);
-  if (g.contains("amdgpu") && g["amdgpu"].is_object()) f.gfx = str(g["amdgpu"], "gfx");
+  if (g.has_amdgpu) f.gfx = g.gfx.value_or("");
   else if (info && info->arch.rfind("gfx", 0) == 0) f.gfx = info->arch;
-  const json clocks = g.contains("clocks") ? g["clocks"] : json::object();
-  f.clock_mhz = integer(clocks, "max_sm_mhz");
+}
+
+void set_clocks_and_bus(DeviceFacts& f, const NodeGpu& g, const DeviceInfo* info) {
+  f.clock_mhz = small(g.max_sm_mhz);
   f.clock_source = "gpuprobe maximum SM clock";
   if (!f.clock_mhz && info) f.clock_mhz = info->max_clock_mhz, f.clock_source = "runtime maximum clock";
-  f.memory_clock_mhz = integer(clocks, "max_memory_mhz");
+  f.memory_clock_mhz = small(g.max_memory_mhz);
   if (!f.memory_clock_mhz && info) f.memory_clock_mhz = info->memory_clock_mhz;
-  f.memory_bus_width_bits = integer(g, "memory_bus_width_bits");
+  f.memory_bus_width_bits = small(g.memory_bus_width_bits);
   if (!f.memory_bus_width_bits && info) f.memory_bus_width_bits = info->memory_bus_width_bits;
-  const int gpu_units = integer(g, "multiprocessors");
-  const std::uint64_t gpu_memory = bytes(g, "memory_bytes");
-  if (p.kind == "mig") {
-    f.units = integer(p.mig, "multiprocessors");
-    f.memory_bytes = bytes(p.mig, "memory_bytes");
+  if (g.has_pcie) {
+    f.pcie_generation = small(g.pcie_max_generation);
+    f.pcie_width = small(g.pcie_max_width);
+    if (!f.pcie_generation) f.pcie_generation = small(g.pcie_current_generation);
+    if (!f.pcie_width) f.pcie_width = small(g.pcie_current_width);
+  }
+}
+
+// Units and memory: a MIG instance's own, with its share of the GPU's.
+void set_units_and_memory(DeviceFacts& f, const ProbeDevice& p, const NodeGpu& g, const DeviceInfo* info) {
+  const int gpu_units = small(g.multiprocessors);
+  const std::uint64_t gpu_memory = g.memory_bytes.value_or(0);
+  if (p.kind == "mig" && p.mig) {
+    f.units = small(p.mig->multiprocessors);
+    f.memory_bytes = p.mig->memory_bytes.value_or(0);
     if (gpu_memory && f.memory_bytes) f.memory_share = static_cast<double>(f.memory_bytes) / static_cast<double>(gpu_memory);
     if (gpu_units && f.units) f.unit_share = static_cast<double>(f.units) / gpu_units;
   } else {
@@ -190,18 +185,11 @@ BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& devi
   }
   if (!f.units && info) f.units = info->compute_units;
   if (!f.memory_bytes && info) f.memory_bytes = info->memory_bytes;
-  if (g.contains("pcie") && g["pcie"].is_object()) {
-    f.pcie_generation = integer(g["pcie"], "max_generation");
-    f.pcie_width = integer(g["pcie"], "max_width");
-    if (!f.pcie_generation) f.pcie_generation = integer(g["pcie"], "current_generation");
-    if (!f.pcie_width) f.pcie_width = integer(g["pcie"], "current_width");
-  }
-  f.catalogue = g.contains("catalogue") ? g["catalogue"] : json(nullptr);
-  b.numa_node = g.contains("numa_node") && g["numa_node"].is_number_integer() ? g["numa_node"].get<int>()
-                : info                                                       ? info->numa_node
-                                                                             : -1;
+}
 
-  json& e = b.environment;
+json gpu_environment(const BenchDevice& b, const ProbeDevice& p, const DeviceInfo* info, const ComputeRegistry& registry,
+                     const NodeModel& node) {
+  json e;
   e["backend"] = b.backend.empty() ? json(nullptr) : json(b.backend);
   e["arch"] = info ? json(info->arch) : json(nullptr);
   e["runtime_ordinal"] = info ? json(info->ordinal) : json(nullptr);
@@ -209,10 +197,8 @@ BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& devi
   e["pci_bus_id"] = p.pci.empty() ? (info ? json(info->pci_bus_id) : json(nullptr)) : json(p.pci);
   e["numa_node"] = b.numa_node >= 0 ? json(b.numa_node) : json(nullptr);
   e["driver_version"] = nullptr;
-  if (doc.contains("drivers") && doc["drivers"].contains(p.vendor)) {
-    const json& dv = doc["drivers"][p.vendor];
-    if (dv.contains("driver_version") && dv["driver_version"].is_object()) e["driver_version"] = str(dv["driver_version"], "raw");
-  }
+  if (const NodeDriver* driver = node.driver(p.vendor); driver && driver->driver_version)
+    e["driver_version"] = driver->driver_version->raw.value_or("");
   e["driver_runtime_version"] = info && !info->driver_version.empty() ? json(info->driver_version) : json(nullptr);
   e["runtime_version"] = info && !info->runtime_version.empty() ? json(info->runtime_version) : json(nullptr);
   e["vendor_blas"] = info && !info->vendor_blas.empty() ? json(info->vendor_blas) : json(nullptr);
@@ -223,12 +209,38 @@ BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& devi
                    {"abi_version", pr->abi_version}};
   else
     e["plugin"] = nullptr;
-  e["clocks"] = {{"max_sm_mhz", opt_int(f.clock_mhz)}, {"max_memory_mhz", opt_int(f.memory_clock_mhz)}};
+  e["clocks"] = {{"max_sm_mhz", opt_int(b.facts.clock_mhz)}, {"max_memory_mhz", opt_int(b.facts.memory_clock_mhz)}};
   if (info && !info->notes.empty()) e["notes"] = info->notes;
+  return e;
+}
+
+BenchDevice gpu_device(const ProbeDevice& p, const std::shared_ptr<Device>& device, const ComputeRegistry& registry,
+                       const NodeModel& node) {
+  const NodeGpu& g = p.gpu ? *p.gpu : unlisted_gpu();
+  BenchDevice b;
+  b.id = p.id;
+  b.kind = p.kind;
+  b.vendor = p.vendor;
+  b.name = p.name;
+  b.device = device;
+  if (p.kind == "mig") b.parent_uuid = g.uuid.value_or("");
+  const DeviceInfo* info = device ? &device->info() : nullptr;
+  if (info) b.backend = info->backend;
+  if (b.name.empty() && info) b.name = info->name;
+
+  DeviceFacts& f = b.facts;
+  f.kind = p.kind;
+  f.vendor = p.vendor;
+  set_architecture(f, g, info);
+  set_clocks_and_bus(f, g, info);
+  set_units_and_memory(f, p, g, info);
+  f.catalogue = g.catalogue;
+  b.numa_node = g.numa_node ? static_cast<int>(*g.numa_node) : info ? info->numa_node : -1;
+  b.environment = gpu_environment(b, p, info, registry, node);
   return b;
 }
 
-BenchDevice cpu_device(const std::shared_ptr<Device>& device, const json& doc) {
+BenchDevice cpu_device(const std::shared_ptr<Device>& device, const NodeModel& node) {
   BenchDevice b;
   const DeviceInfo& info = device->info();
   b.id = "cpu";
@@ -242,8 +254,8 @@ BenchDevice cpu_device(const std::shared_ptr<Device>& device, const json& doc) {
   f.units = info.compute_units;
   f.clock_mhz = info.max_clock_mhz;
   f.clock_source = info.notes.empty() ? "runtime" : info.notes.front();
-  if (!f.clock_mhz && doc.contains("cpu") && doc["cpu"].contains("max_clock_mhz") && doc["cpu"]["max_clock_mhz"].is_number()) {
-    f.clock_mhz = static_cast<int>(doc["cpu"]["max_clock_mhz"].get<double>());
+  if (!f.clock_mhz && node.cpu && node.cpu->max_clock_mhz) {
+    f.clock_mhz = static_cast<int>(*node.cpu->max_clock_mhz);
     f.clock_source = "gpuprobe cpu.max_clock_mhz";
   }
   f.cpu_fp64_flops_per_cycle = info.fp64_flops_per_cycle;
@@ -282,15 +294,21 @@ bool selection_needs_cpu(const SelectionRequest& r) {
 }
 
 Result<Selection> select_devices(const json& doc, const ComputeRegistry& registry, const SelectionRequest& request) {
+  auto node = read_node_model(doc, "node document");
+  if (!node) return node.error();
+  return select_devices(*node, registry, request);
+}
+
+Result<Selection> select_devices(const NodeModel& node, const ComputeRegistry& registry, const SelectionRequest& request) {
   Selection sel;
-  std::vector<ProbeDevice> all = probe_devices(doc);
+  std::vector<ProbeDevice> all = probe_devices(node);
   std::vector<std::string> chosen;  // probe device ids, in order
   std::set<std::string> requested;
   bool want_cpu = false, want_visible = false;
 
   auto describe = [&] {
     std::string s;
-    for (const auto& p : all) s += (s.empty() ? "" : ", ") + std::to_string(integer(p.gpu, "index")) + "=" + p.id;
+    for (const auto& p : all) s += (s.empty() ? "" : ", ") + std::to_string(gpu_index(p)) + "=" + p.id;
     return s.empty() ? std::string("no GPU") : s;
   };
   for (const auto& t : split_tokens(request.tokens)) {
@@ -301,7 +319,7 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
       want_cpu = want_cpu || t == "all";
     } else if (is_index(t)) {
       auto it = std::find_if(all.begin(), all.end(), [&](const ProbeDevice& p) {
-        return p.kind == "gpu" && integer(p.gpu, "index") == std::stoi(t);
+        return p.kind == "gpu" && std::to_string(gpu_index(p)) == strip_zeros(t);
       });
       if (it == all.end())
         return environment_error("GPU " + t + " is not on this node (gpuprobe found " + describe() + ")", "--device");
@@ -325,12 +343,12 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
     }
   }
   if (want_visible)
-    for (const auto& id : visible_ids(doc, all))
+    for (const auto& id : visible_ids(node, all))
       if (std::find(chosen.begin(), chosen.end(), id) == chosen.end()) chosen.push_back(id);
 
   if (want_cpu) {
     if (!registry.cpu()) return environment_error("the CPU backend is not available", "--device cpu");
-    sel.devices.push_back(cpu_device(registry.cpu(), doc));
+    sel.devices.push_back(cpu_device(registry.cpu(), node));
   }
 
   std::vector<bool> used(registry.gpus().size(), false);
@@ -342,7 +360,6 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
     } else {
       p.id = p.uuid = id;  // a runtime device that gpuprobe did not list
       p.kind = "gpu";
-      p.gpu = json::object();
     }
     std::shared_ptr<Device> match;
     for (size_t i = 0; i < registry.gpus().size() && !match && !p.mig_parent; ++i) {
@@ -356,7 +373,7 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
         used[i] = true;
       }
     }
-    BenchDevice b = gpu_device(p, match, registry, doc);
+    BenchDevice b = gpu_device(p, match, registry, node);
     if (p.mig_parent) {
       std::string instances;
       for (const auto& q : all)
@@ -380,9 +397,8 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
       p.kind = "gpu";
       p.name = info.name;
       p.pci = info.pci_bus_id;
-      p.gpu = json::object();
       if (std::find(chosen.begin(), chosen.end(), p.id) != chosen.end()) continue;
-      BenchDevice b = gpu_device(p, registry.gpus()[i], registry, doc);
+      BenchDevice b = gpu_device(p, registry.gpus()[i], registry, node);
       b.environment["notes"].push_back("not in gpuprobe's inventory: facts from the runtime only");
       sel.devices.push_back(std::move(b));
     }

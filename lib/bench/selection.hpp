@@ -9,6 +9,7 @@
 #include "bench/runner.hpp"
 #include "compute/registry.hpp"
 #include "core/document.hpp"
+#include "core/node.hpp"
 
 namespace gpukit {
 
@@ -31,6 +32,9 @@ bool selection_needs_cpu(const SelectionRequest& request);
 // Resolves the request. Errors: a token of no known form (usage, exit 2); a
 // device named explicitly that is not on this node or that no backend can run
 // (environment, exit 3, naming the plugins' reasons).
+Result<Selection> select_devices(const NodeModel& node, const ComputeRegistry& registry,
+                                 const SelectionRequest& request);
+// The same from a document's root object (its model is read first).
 Result<Selection> select_devices(const json& document, const ComputeRegistry& registry,
                                  const SelectionRequest& request);
 

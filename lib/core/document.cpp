@@ -1,9 +1,9 @@
 #include "core/document.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <ctime>
-#include <unordered_set>
 #include <vector>
 
 #include "core/version.hpp"
@@ -86,12 +86,15 @@ class BoundedBuilder {
   bool binary(binary_t&) { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) { return open(json::object()); }
   bool start_array(std::size_t) { return open(json::array()); }
-  bool end_object() { return close(); }
+  bool end_object() { return check_duplicates() && close(); }
   bool end_array() { return close(); }
   bool key(string_t& k) {
-    Frame& f = frames_.back();
-    if (!f.keys.insert(k).second) return fail("duplicate key \"" + shortened(k) + "\"", container_path() + pointer_token(k));
-    f.key = std::move(k);
+    // A small object is checked key by key; a large one once, when it closes.
+    const auto& entries = object_entries();
+    if (entries.size() < linear_check_keys)
+      for (const auto& [existing, value] : entries)
+        if (existing == k) return duplicate(k);
+    frames_.back().key = std::move(k);
     return true;
   }
   bool parse_error(std::size_t byte, const std::string&, const nlohmann::detail::exception& e) {
@@ -105,12 +108,35 @@ class BoundedBuilder {
   const std::optional<Error>& error() const { return error_; }
 
  private:
+  static constexpr std::size_t linear_check_keys = 16;
+
   struct Frame {
     json* value;
     std::string segment;  // this container's place in its parent ("/gpus", "/0")
     std::string key;      // objects: the key of the value being read
-    std::unordered_set<std::string> keys;
   };
+
+  // The innermost open object's entries: the ordered map's vector.
+  json::object_t::Container& object_entries() {
+    return static_cast<json::object_t::Container&>(frames_.back().value->get_ref<json::object_t&>());
+  }
+
+  bool duplicate(const std::string& k) {
+    return fail("duplicate key \"" + shortened(k) + "\"", container_path() + pointer_token(k));
+  }
+
+  // Sorting views of the keys finds a duplicate in n log n time and without a
+  // copy of every key.
+  bool check_duplicates() {
+    const auto& entries = object_entries();
+    if (entries.size() <= linear_check_keys) return true;
+    std::vector<std::string_view> keys;
+    keys.reserve(entries.size());
+    for (const auto& [k, value] : entries) keys.emplace_back(k);
+    std::sort(keys.begin(), keys.end());
+    auto same = std::adjacent_find(keys.begin(), keys.end());
+    return same == keys.end() || duplicate(std::string(*same));
+  }
 
   // Where the value being read goes in the innermost open container ("/3", "/name").
   std::string position() const {
@@ -149,9 +175,9 @@ class BoundedBuilder {
       array.push_back(std::move(v));
       return &array.back();
     }
-    // The ordered map's vector, appended to directly: `key` already refused duplicates.
-    auto& object = top.value->get_ref<json::object_t&>();
-    auto& entries = static_cast<json::object_t::Container&>(object);
+    // The ordered map's vector, appended to directly: duplicates are refused
+    // by key() and check_duplicates().
+    auto& entries = object_entries();
     entries.emplace_back(std::move(top.key), std::move(v));
     return &entries.back().second;
   }
@@ -161,7 +187,7 @@ class BoundedBuilder {
       return fail("nested deeper than " + std::to_string(max_depth_) + " levels");
     std::string segment = position();
     json* at = add(std::move(container));
-    frames_.push_back({at, std::move(segment), {}, {}});
+    frames_.push_back({at, std::move(segment), {}});
     return true;
   }
 

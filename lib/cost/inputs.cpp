@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/io.hpp"
+#include "core/node.hpp"
 #include "core/paths.hpp"
 
 namespace gpukit {
@@ -79,24 +80,15 @@ bool in_domain(const KeySpec& s, double v) {
   return v <= s.max;
 }
 
-const char* json_type(const json& v) {
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number()) return "a number";
-  return "null";
-}
-
 std::string shown(const json& v) {
-  std::string s = v.dump();
+  std::string s = dump_json(v);
   return s.size() > 40 ? s.substr(0, 37) + "..." : s;
 }
 
 // A number for site key `spec`, or a usage error naming `context`.
 Result<double> site_number(const json& v, const KeySpec& spec, const std::string& context) {
   if (!v.is_number())
-    return usage_error("must be a number " + domain_text(spec) + ", found " + json_type(v) + " " + shown(v), context);
+    return usage_error("must be a number " + domain_text(spec) + ", found " + json_type_name(v) + " " + shown(v), context);
   double d = v.get<double>();
   if (!in_domain(spec, d)) return usage_error("must be " + domain_text(spec) + ", found " + shown(v), context);
   return d;
@@ -107,9 +99,10 @@ Result<double> positive_number(const json& v, const std::string& context) { retu
 Result<json> read_json_file(const std::string& path) {
   auto text = read_input_file(path);
   if (!text) return text.error();
-  json v = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (v.is_discarded()) return usage_error("invalid JSON", path);
-  if (!v.is_object()) return usage_error(std::string("expected a JSON object, found ") + json_type(v), path);
+  auto parsed = parse_json(*text, path);
+  if (!parsed) return parsed.error();
+  json v = std::move(*parsed);
+  if (!v.is_object()) return usage_error(std::string("expected a JSON object, found ") + json_type_name(v), path);
   return v;
 }
 
@@ -193,23 +186,19 @@ std::string string_field(const json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::string label_of(const InputDocument& d) {
-  if (const json* host = d.document.section("host")) {
-    std::string name = string_field(*host, "hostname");
-    if (!name.empty()) return name;
-  }
+std::string label_of(const InputDocument& d, const NodeModel& model) {
+  if (model.host && model.host->hostname && !model.host->hostname->empty()) return *model.host->hostname;
   if (d.origin.empty() || d.origin == "<stdin>") return "node";
   return std::filesystem::path(d.origin).stem().string();
 }
 
 // A score in the bench section: absent or null is "not measured"; anything
 // else must be a positive number.
-Result<std::optional<double>> bench_score(const json& scores, const char* key, const std::string& context) {
-  auto it = scores.find(key);
-  if (it == scores.end() || it->is_null()) return std::optional<double>();
-  auto v = positive_number(*it, context + ": /bench/scores/" + key);
-  if (!v) return v.error();
-  return std::optional<double>(*v);
+Result<std::optional<double>> bench_score(const std::optional<double>& score, const char* key, const std::string& context) {
+  if (!score) return std::optional<double>();
+  if (!in_domain(positive, *score))
+    return usage_error("must be " + domain_text(positive) + ", found " + number_text(*score), context + ": /bench/scores/" + key);
+  return score;
 }
 
 Quantity score_quantity(double value, const std::string& origin, const std::string& source) {
@@ -222,96 +211,115 @@ Quantity score_quantity(double value, const std::string& origin, const std::stri
   return q;
 }
 
-Result<NodeInput> node_from_document(const InputDocument& d, const std::map<std::string, json>& catalogue) {
-  const std::string& where = d.origin;
-  NodeInput node;
-  node.label = label_of(d);
-  const json* cpu = d.document.section("cpu");
-  if (!cpu) return usage_error("missing: the cost model needs the gpuprobe sections (run gpuprobe first)", where + ": /cpu");
-  auto sockets = number_field(*cpu, "sockets");
-  auto cores = number_field(*cpu, "cores");
-  if (!sockets || *sockets < 1) return usage_error("must be a number >= 1", where + ": /cpu/sockets");
-  if (!cores || *cores < 1) return usage_error("must be a number >= 1", where + ": /cpu/cores");
-  node.sockets = static_cast<int>(*sockets);
-  node.cores = static_cast<int>(*cores);
-  node.cpu_model = string_field(*cpu, "model");
-  const json* memory = d.document.section("memory");
-  auto total = memory ? number_field(*memory, "total_bytes") : std::nullopt;
-  if (!total || *total < 0) return usage_error("missing or not a number >= 0", where + ": /memory/total_bytes");
+Status read_cpu_and_memory(NodeInput& node, const NodeModel& model, const std::string& where) {
+  if (!model.cpu) return usage_error("missing: the cost model needs the gpuprobe sections (run gpuprobe first)", where + ": /cpu");
+  const NodeCpu& cpu = *model.cpu;
+  if (!cpu.sockets || *cpu.sockets < 1) return usage_error("must be a number >= 1", where + ": /cpu/sockets");
+  if (!cpu.cores || *cpu.cores < 1) return usage_error("must be a number >= 1", where + ": /cpu/cores");
+  node.sockets = static_cast<int>(*cpu.sockets);
+  node.cores = static_cast<int>(*cpu.cores);
+  node.cpu_model = cpu.model.value_or("");
+  if (!model.memory || !model.memory->total_bytes)
+    return usage_error("missing or not a number >= 0", where + ": /memory/total_bytes");
   // GiB: DIMMs are sold in binary gigabytes, and the per-GB prices and powers count them so.
-  node.memory_gb = *total / double(1ULL << 30);
+  node.memory_gb = static_cast<double>(*model.memory->total_bytes) / double(1ULL << 30);
+  return {};
+}
 
-  const json* gpus = d.document.section("gpus");
-  if (!gpus) return usage_error("missing: the cost model needs the gpuprobe sections (run gpuprobe first)", where + ": /gpus");
-  const json* bench = d.document.section("bench");
+// Full-load power measured by gpubench: GPUs by id, and the CPU.
+std::map<std::string, double> measured_power(NodeInput& node, const std::optional<BenchView>& bench) {
   std::map<std::string, double> measured;  // device id -> full-load power
-  if (bench && bench->contains("devices") && (*bench)["devices"].is_array()) {
-    for (const auto& dev : (*bench)["devices"]) {
-      std::string id = string_field(dev, "id");
-      auto power = number_field(dev, "power_w_mean");
-      if (!power || *power <= 0) continue;
-      std::string kind = string_field(dev, "kind");
-      if (kind == "cpu") node.measured_cpu_w = *power;
-      else if (kind == "gpu") measured[id] = *power;
-    }
+  if (!bench) return measured;
+  for (const auto& dev : bench->devices) {
+    if (!dev.power_w_mean || *dev.power_w_mean <= 0) continue;
+    if (dev.kind == "cpu") node.measured_cpu_w = *dev.power_w_mean;
+    else if (dev.kind == "gpu") measured[dev.id.value_or("")] = *dev.power_w_mean;
   }
+  return measured;
+}
+
+Result<GpuGroup> new_group(const std::string& id, const NodeGpu& g, const std::map<std::string, json>& catalogue) {
+  GpuGroup group;
+  group.id = id;
+  group.name = g.name.value_or("");
+  auto entry = catalogue.find(id);
+  const json& e = entry != catalogue.end() ? entry->second : g.catalogue;
+  group.architecture = string_field(e, "architecture");
+  group.tdp_w = number_field(e, "tdp_w");
+  if (!group.tdp_w) group.tdp_w = number_field(g.catalogue, "tdp_w");
+  if (std::string eos = string_field(e, "end_of_support"); !eos.empty()) {
+    auto ym = parse_year_month(eos);
+    if (!ym) return usage_error(ym.error().message, "hardware.json: " + id + ": end_of_support");
+    group.end_of_support = *ym;
+  }
+  return group;
+}
+
+// The node's GPUs grouped by model, with their measured power when every GPU
+// of the model was measured (a partial sum would undercount).
+Status read_gpus(NodeInput& node, const NodeModel& model, const std::map<std::string, double>& measured,
+                 const std::map<std::string, json>& catalogue, const std::string& where) {
+  if (!model.gpus) return usage_error("missing: the cost model needs the gpuprobe sections (run gpuprobe first)", where + ": /gpus");
   std::map<std::string, size_t> group_of;
   std::map<std::string, bool> all_measured;
-  for (size_t i = 0; i < gpus->size(); ++i) {
-    const json& g = (*gpus)[i];
-    const std::string ctx = where + ": /gpus/" + std::to_string(i);
-    const json& cat = g.contains("catalogue") ? g["catalogue"] : json();
-    std::string id = string_field(cat, "id");
-    std::string name = string_field(g, "name");
-    if (id.empty()) id = name;
-    if (id.empty()) return usage_error("a GPU without a name or catalogue id", ctx);
+  for (size_t i = 0; i < model.gpus->size(); ++i) {
+    const NodeGpu& g = (*model.gpus)[i];
+    std::string id = string_field(g.catalogue, "id");
+    if (id.empty()) id = g.name.value_or("");
+    if (id.empty()) return usage_error("a GPU without a name or catalogue id", where + ": /gpus/" + std::to_string(i));
     auto [it, fresh] = group_of.try_emplace(id, node.gpus.size());
     if (fresh) {
-      GpuGroup group;
-      group.id = id;
-      group.name = name;
-      auto entry = catalogue.find(id);
-      const json& e = entry != catalogue.end() ? entry->second : cat;
-      group.architecture = string_field(e, "architecture");
-      group.tdp_w = number_field(e, "tdp_w");
-      if (!group.tdp_w) group.tdp_w = number_field(cat, "tdp_w");
-      if (std::string eos = string_field(e, "end_of_support"); !eos.empty()) {
-        auto ym = parse_year_month(eos);
-        if (!ym) return usage_error(ym.error().message, "hardware.json: " + id + ": end_of_support");
-        group.end_of_support = *ym;
-      }
-      node.gpus.push_back(group);
+      auto group = new_group(id, g, catalogue);
+      if (!group) return group.error();
+      node.gpus.push_back(std::move(*group));
       all_measured[id] = true;
     }
     GpuGroup& group = node.gpus[it->second];
     ++group.count;
-    auto m = measured.find(string_field(g, "uuid"));
+    auto m = measured.find(g.uuid.value_or(""));
     if (m != measured.end()) group.measured_w = group.measured_w.value_or(0) + m->second;
     else all_measured[id] = false;
   }
   for (auto& g : node.gpus)
-    if (!all_measured[g.id]) g.measured_w.reset();  // a partial sum would undercount
+    if (!all_measured[g.id]) g.measured_w.reset();
+  return {};
+}
 
-  if (bench && bench->contains("scores") && (*bench)["scores"].is_object()) {
-    const json& scores = (*bench)["scores"];
-    std::string ref = string_field(scores, "reference");
-    std::string suffix = ref.empty() ? "" : " (reference " + ref + ")";
-    auto gpu = bench_score(scores, "gpu_node", where);
-    if (!gpu) return gpu.error();
-    auto cpu_s = bench_score(scores, "cpu_node", where);
-    if (!cpu_s) return cpu_s.error();
-    auto node_s = bench_score(scores, "node", where);
-    if (!node_s) return node_s.error();
-    if (*gpu && !node.gpus.empty()) node.gpu_score = score_quantity(**gpu, "bench", "bench.scores.gpu_node" + suffix);
-    if (*cpu_s) node.cpu_score = score_quantity(**cpu_s, "bench", "bench.scores.cpu_node" + suffix);
-    if (*node_s) node.node_score = score_quantity(**node_s, "bench", "bench.scores.node" + suffix);
-    if (node.gpu_score && node.cpu_score) {
-      Quantity s = score_quantity(node.gpu_score->value / node.cpu_score->value, "bench",
-                                  "bench.scores.gpu_node / bench.scores.cpu_node: the node's GPUs against its CPUs");
-      s.unit = "x";
-      node.speedup = s;
-    }
+Status read_scores(NodeInput& node, const BenchView& bench, const std::string& where) {
+  if (!bench.has_scores) return {};
+  std::string ref = bench.reference.value_or("");
+  std::string suffix = ref.empty() ? "" : " (reference " + ref + ")";
+  auto gpu = bench_score(bench.gpu_node, "gpu_node", where);
+  if (!gpu) return gpu.error();
+  auto cpu_s = bench_score(bench.cpu_node, "cpu_node", where);
+  if (!cpu_s) return cpu_s.error();
+  auto node_s = bench_score(bench.node, "node", where);
+  if (!node_s) return node_s.error();
+  if (*gpu && !node.gpus.empty()) node.gpu_score = score_quantity(**gpu, "bench", "bench.scores.gpu_node" + suffix);
+  if (*cpu_s) node.cpu_score = score_quantity(**cpu_s, "bench", "bench.scores.cpu_node" + suffix);
+  if (*node_s) node.node_score = score_quantity(**node_s, "bench", "bench.scores.node" + suffix);
+  if (node.gpu_score && node.cpu_score) {
+    Quantity s = score_quantity(node.gpu_score->value / node.cpu_score->value, "bench",
+                                "bench.scores.gpu_node / bench.scores.cpu_node: the node's GPUs against its CPUs");
+    s.unit = "x";
+    node.speedup = s;
   }
+  return {};
+}
+
+Result<NodeInput> node_from_document(const InputDocument& d, const std::map<std::string, json>& catalogue) {
+  const std::string& where = d.origin;
+  auto model = read_node_model(d.document, where);
+  if (!model) return model.error();
+  auto bench = read_bench_view(d.document, where);
+  if (!bench) return bench.error();
+  NodeInput node;
+  node.label = label_of(d, *model);
+  if (auto st = read_cpu_and_memory(node, *model, where); !st) return st.error();
+  const auto measured = measured_power(node, *bench);
+  if (auto st = read_gpus(node, *model, measured, catalogue, where); !st) return st.error();
+  if (*bench)
+    if (auto st = read_scores(node, **bench, where); !st) return st.error();
   return node;
 }
 
@@ -335,7 +343,7 @@ Quantity price_from_catalogue(const json& e) {
 }
 
 Status apply_node_overrides(Inputs& in, NodeInput& node, const json& v, const std::string& ctx) {
-  if (!v.is_object()) return usage_error(std::string("must be an object, found ") + json_type(v), ctx);
+  if (!v.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(v), ctx);
   for (const auto& [key, value] : v.items()) {
     const std::string here = ctx + "/" + key;
     if (key == "price" || key == "host_price") {
@@ -361,7 +369,7 @@ Status apply_node_overrides(Inputs& in, NodeInput& node, const json& v, const st
       q.source = "site file nodes." + node.label + "." + key;
       (key == "price" ? node.node_price : node.host_price) = q;
     } else if (key == "scores") {
-      if (!value.is_object()) return usage_error(std::string("must be an object, found ") + json_type(value), here);
+      if (!value.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(value), here);
       for (const auto& [kind, score] : value.items()) {
         auto s = positive_number(score, here + "/" + kind);
         if (!s) return s.error();
@@ -511,7 +519,7 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
   }
   if (site.contains("ranges")) {
     const json& ranges = site["ranges"];
-    if (!ranges.is_object()) return usage_error(std::string("must be an object, found ") + json_type(ranges), at("ranges"));
+    if (!ranges.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(ranges), at("ranges"));
     for (const auto& [key, r] : ranges.items()) {
       const std::string ctx = at("ranges/" + key);
       const KeySpec* spec = spec_of(key);
@@ -546,7 +554,7 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
   // GPU prices: the site's, else the catalogue's.
   if (site.contains("prices")) {
     const json& prices = site["prices"];
-    if (!prices.is_object()) return usage_error(std::string("must be an object, found ") + json_type(prices), at("prices"));
+    if (!prices.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(prices), at("prices"));
     for (const auto& [id, value] : prices.items()) {
       const std::string ctx = at("prices/" + id);
       if (!models.count(id) && !catalogue->count(id))
@@ -583,7 +591,7 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
   }
   if (site.contains("gpu_tdp_w")) {
     const json& tdps = site["gpu_tdp_w"];
-    if (!tdps.is_object()) return usage_error(std::string("must be an object, found ") + json_type(tdps), at("gpu_tdp_w"));
+    if (!tdps.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(tdps), at("gpu_tdp_w"));
     for (const auto& [id, value] : tdps.items()) {
       const std::string ctx = at("gpu_tdp_w/" + id);
       if (!models.count(id)) return usage_error("not a GPU model of the input nodes", ctx);
@@ -602,7 +610,7 @@ Result<Inputs> load_inputs(const std::vector<InputDocument>& documents, const st
 
   if (site.contains("nodes")) {
     const json& nodes = site["nodes"];
-    if (!nodes.is_object()) return usage_error(std::string("must be an object, found ") + json_type(nodes), at("nodes"));
+    if (!nodes.is_object()) return usage_error(std::string("must be an object, found ") + json_type_name(nodes), at("nodes"));
     for (const auto& [label, v] : nodes.items()) {
       NodeInput* node = nullptr;
       for (auto& n : in.nodes)

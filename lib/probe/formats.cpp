@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "core/node.hpp"
 #include "core/table.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
@@ -20,60 +21,19 @@ namespace {
 
 // ---------------------------------------------------------------- helpers
 
-const json& empty_object() {
-  static const json object = json::object();
-  return object;
+std::string str(const OptText& v) { return v.value_or(""); }
+
+const NodeGpu* gpu_at(const NodeModel& node, const NodeVisibleDevice& device) {
+  const auto& gpus = node.gpu_list();
+  if (!device.gpu_index || *device.gpu_index < 0 || static_cast<size_t>(*device.gpu_index) >= gpus.size()) return nullptr;
+  return &gpus[static_cast<size_t>(*device.gpu_index)];
 }
 
-const json& empty_array() {
-  static const json array = json::array();
-  return array;
+const NodeMigInstance* instance_of(const NodeGpu& gpu, const std::string& uuid) {
+  for (const auto& inst : gpu.mig_instances)
+    if (str(inst.uuid) == uuid) return &inst;
+  return nullptr;
 }
-
-const json& section_or(const Document& document, const char* name, const json& fallback) {
-  const json* s = document.section(name);
-  return s ? *s : fallback;
-}
-
-std::string text(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<long long> integer(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return std::nullopt;
-  return it->is_number_integer() ? it->get<long long>() : std::llround(it->get<double>());
-}
-
-std::optional<double> number(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::optional<bool> boolean(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_boolean()) return std::nullopt;
-  return it->get<bool>();
-}
-
-const json& child(const json& object, const char* key) {
-  if (!object.is_object()) return empty_object();
-  auto it = object.find(key);
-  return it != object.end() && (it->is_object() || it->is_array()) ? *it : empty_object();
-}
-
-const json& instances_of(const json& gpu) {
-  const json& list = child(child(gpu, "mig"), "instances");
-  return list.is_array() ? list : empty_array();
-}
-
-bool mig_enabled(const json& gpu) { return text(child(gpu, "mig"), "mode") == "enabled"; }
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -99,20 +59,28 @@ std::vector<std::string> split(const std::string& s, char sep) {
 constexpr std::uint64_t mib = 1ULL << 20;
 constexpr std::uint64_t gib = 1ULL << 30;
 
-// The visible section of the document, or the unrestricted view when the
-// document has none (a document from an older gpuprobe, or hand-made).
-json visible_of(const Document& document, const json& gpus) {
-  if (const json* v = document.section("visible")) return *v;
-  return visible_section(gpus, {});
+// The document's visible devices, or the unrestricted view when the document
+// has none (a document from an older gpuprobe, or hand-made).
+Result<NodeVisible> visible_of(const Document& document, const NodeModel& node) {
+  if (node.visible) return *node.visible;
+  const json* gpus = document.section("gpus");
+  return read_visible_section(visible_section(gpus ? *gpus : json::array(), {}), "visible");
 }
 
 // "12.4" -> 12040, the CUDA driver API's encoding.
-std::optional<long long> cuda_value(const json& version) {
-  if (auto v = integer(version, "value")) return v;
-  const json& parts = child(version, "parts");
-  if (parts.is_array() && parts.size() >= 2 && parts[0].is_number_integer() && parts[1].is_number_integer())
-    return parts[0].get<long long>() * 1000 + parts[1].get<long long>() * 10;
+std::optional<long long> cuda_value(const NodeVersion& version) {
+  if (version.value) return *version.value;
+  if (version.parts.size() >= 2) return version.parts[0] * 1000 + version.parts[1] * 10;
   return std::nullopt;
+}
+
+std::optional<long long> cuda_value_of(const NodeDriver* driver) {
+  if (!driver || !driver->cuda_version) return std::nullopt;
+  return cuda_value(*driver->cuda_version);
+}
+
+std::string driver_raw(const NodeDriver* driver) {
+  return driver && driver->driver_version ? str(driver->driver_version->raw) : std::string();
 }
 
 // Logical core indices (what Slurm's Cores= and hwloc's L# count) for a CPU
@@ -120,9 +88,10 @@ std::optional<long long> cuda_value(const json& version) {
 // core N as N + <cores> on the x86 and Arm servers we know; when the cpu
 // section does not show that shape (threads not a multiple of cores) there
 // is no safe mapping and nullopt is returned.
-std::optional<std::string> cores_of(const std::string& cpu_list, const json& cpu) {
-  auto cores = integer(cpu, "cores");
-  auto threads = integer(cpu, "threads");
+std::optional<std::string> cores_of(const std::string& cpu_list, const std::optional<NodeCpu>& cpu) {
+  if (!cpu) return std::nullopt;
+  auto cores = cpu->cores;
+  auto threads = cpu->threads;
   if (cpu_list.empty() || !cores || !threads || *cores <= 0 || *threads % *cores != 0) return std::nullopt;
   std::set<long long> ids;
   for (const std::string& part : split(cpu_list, ',')) {
@@ -147,75 +116,57 @@ std::optional<std::string> cores_of(const std::string& cpu_list, const json& cpu
   return out;
 }
 
-const json* gpu_at(const json& gpus, const json& device) {
-  auto pos = integer(device, "gpu_index");
-  if (!pos || *pos < 0 || static_cast<size_t>(*pos) >= gpus.size()) return nullptr;
-  return &gpus[static_cast<size_t>(*pos)];
-}
-
-const json* instance_of(const json& gpu, const std::string& uuid) {
-  for (const json& inst : instances_of(gpu))
-    if (text(inst, "uuid") == uuid) return &inst;
-  return nullptr;
-}
-
 // ---------------------------------------------------------------- table
 
 std::string dash_or(const std::optional<long long>& v) { return v ? std::to_string(*v) : "-"; }
+std::string dash_or(const OptInt& v) { return v ? std::to_string(*v) : "-"; }
 
 // "1 socket", "2 sockets", "- sockets".
 std::string counted(const std::optional<long long>& n, const std::string& noun) {
   return dash_or(n) + " " + noun + (n && *n == 1 ? "" : "s");
 }
 
-std::string bytes_or(const std::optional<long long>& v) {
-  return v && *v >= 0 ? format_bytes(static_cast<std::uint64_t>(*v)) : "-";
+std::string bytes_or(const OptBytes& v) { return v ? format_bytes(*v) : "-"; }
+
+std::string compat_of(const NodeGpu& gpu) {
+  if (gpu.cc_major) return std::to_string(*gpu.cc_major) + "." + dash_or(gpu.cc_minor);
+  return gpu.gfx && !gpu.gfx->empty() ? *gpu.gfx : "-";
 }
 
-std::string compat_of(const json& gpu) {
-  const json& cc = child(gpu, "compute_capability");
-  if (auto major = integer(cc, "major")) return std::to_string(*major) + "." + dash_or(integer(cc, "minor"));
-  std::string gfx = text(child(gpu, "amdgpu"), "gfx");
-  return gfx.empty() ? "-" : gfx;
-}
-
-std::string pcie_of(const json& gpu) {
-  const json& pcie = child(gpu, "pcie");
-  auto gen = integer(pcie, "current_generation");
-  auto width = integer(pcie, "current_width");
-  if (!gen) gen = integer(pcie, "max_generation");
-  if (!width) width = integer(pcie, "max_width");
+std::string pcie_of(const NodeGpu& gpu) {
+  auto gen = gpu.pcie_current_generation;
+  auto width = gpu.pcie_current_width;
+  if (!gen) gen = gpu.pcie_max_generation;
+  if (!width) width = gpu.pcie_max_width;
   if (!gen && !width) return "-";
   return "gen" + dash_or(gen) + " x" + dash_or(width);
 }
 
-std::string host_line(const json& host) {
-  std::string line = text(host, "hostname");
+std::string host_line(const std::optional<NodeHost>& host) {
+  if (!host) return "-";
+  std::string line = str(host->hostname);
   std::vector<std::string> facts;
-  if (auto os = text(child(host, "os"), "pretty_name"); !os.empty()) facts.push_back(os);
-  if (auto kernel = text(host, "kernel"); !kernel.empty()) facts.push_back("kernel " + kernel);
-  if (auto arch = text(host, "arch"); !arch.empty()) facts.push_back(arch);
-  if (auto runtime = text(child(host, "container"), "runtime"); !runtime.empty()) facts.push_back("in " + runtime);
-  if (auto batch = text(host, "batch_system"); !batch.empty()) facts.push_back("batch system " + batch);
+  if (auto os = str(host->os_pretty_name); !os.empty()) facts.push_back(os);
+  if (auto kernel = str(host->kernel); !kernel.empty()) facts.push_back("kernel " + kernel);
+  if (auto arch = str(host->arch); !arch.empty()) facts.push_back(arch);
+  if (auto runtime = str(host->container_runtime); !runtime.empty()) facts.push_back("in " + runtime);
+  if (auto batch = str(host->batch_system); !batch.empty()) facts.push_back("batch system " + batch);
   std::string joined;
   for (const auto& f : facts) joined += (joined.empty() ? "" : ", ") + f;
   if (!joined.empty()) line += (line.empty() ? "" : " ") + ("(" + joined + ")");
   return line.empty() ? "-" : line;
 }
 
-std::string cpu_line(const json& cpu) {
-  if (cpu.empty()) return "-";
-  std::string model = text(cpu, "model");
-  std::string line = (model.empty() ? std::string("unknown CPU") : model) + ": " +
-                     counted(integer(cpu, "sockets"), "socket") + ", " + counted(integer(cpu, "cores"), "core") + ", " +
-                     counted(integer(cpu, "threads"), "thread");
-  const json& numa = child(cpu, "numa_nodes");
-  if (numa.is_array()) line += ", " + counted(static_cast<long long>(numa.size()), "NUMA node");
-  const json& allowed = child(cpu, "allowed");
-  if (auto count = integer(allowed, "count")) {
-    line += "; this process: " + std::to_string(*count) + " CPUs";
-    if (auto cpus = text(allowed, "cpus"); !cpus.empty()) line += " (" + cpus + ")";
-    if (auto quota = number(allowed, "cgroup_quota_cpus")) {
+std::string cpu_line(const std::optional<NodeCpu>& cpu) {
+  if (!cpu) return "-";
+  std::string model = str(cpu->model);
+  std::string line = (model.empty() ? std::string("unknown CPU") : model) + ": " + counted(cpu->sockets, "socket") +
+                     ", " + counted(cpu->cores, "core") + ", " + counted(cpu->threads, "thread");
+  if (cpu->has_numa_nodes) line += ", " + counted(static_cast<long long>(cpu->numa_nodes.size()), "NUMA node");
+  if (cpu->allowed && cpu->allowed->count) {
+    line += "; this process: " + std::to_string(*cpu->allowed->count) + " CPUs";
+    if (auto cpus = str(cpu->allowed->cpus); !cpus.empty()) line += " (" + cpus + ")";
+    if (auto quota = cpu->allowed->cgroup_quota_cpus) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%g", *quota);
       line += std::string(", cgroup quota ") + buf + " CPUs";
@@ -224,104 +175,87 @@ std::string cpu_line(const json& cpu) {
   return line;
 }
 
-std::string memory_line(const json& memory) {
-  if (memory.empty()) return "-";
-  std::string line = bytes_or(integer(memory, "total_bytes")) + " total, " +
-                     bytes_or(integer(memory, "available_bytes")) + " available";
-  auto memlock = integer(memory, "memlock_limit_bytes");
-  line += std::string("; memlock ") + (memlock ? format_bytes(static_cast<std::uint64_t>(*memlock)) : "unlimited");
-  auto cgroup = integer(memory, "cgroup_limit_bytes");
-  line += std::string("; cgroup limit ") + (cgroup ? format_bytes(static_cast<std::uint64_t>(*cgroup)) : "none");
+std::string memory_line(const std::optional<NodeMemory>& memory) {
+  if (!memory) return "-";
+  std::string line = bytes_or(memory->total_bytes) + " total, " + bytes_or(memory->available_bytes) + " available";
+  line += std::string("; memlock ") + (memory->memlock_limit_bytes ? format_bytes(*memory->memlock_limit_bytes) : "unlimited");
+  line += std::string("; cgroup limit ") + (memory->cgroup_limit_bytes ? format_bytes(*memory->cgroup_limit_bytes) : "none");
   return line;
 }
 
-std::string driver_line(const json& vendor) {
-  std::string status = text(vendor, "status");
+std::string driver_line(const NodeDriver& vendor) {
+  std::string status = str(vendor.status);
   std::string line = status.empty() ? "unknown" : status;
   std::vector<std::string> facts;
-  if (auto v = text(child(vendor, "driver_version"), "raw"); !v.empty()) facts.push_back("driver " + v);
-  if (auto v = text(child(vendor, "cuda_version"), "raw"); !v.empty()) facts.push_back("CUDA " + v);
-  if (auto n = integer(vendor, "gpu_count")) facts.push_back(counted(n, "GPU"));
-  if (auto s = text(vendor, "source"); !s.empty()) facts.push_back("via " + s);
+  if (auto v = driver_raw(&vendor); !v.empty()) facts.push_back("driver " + v);
+  if (auto v = vendor.cuda_version ? str(vendor.cuda_version->raw) : std::string(); !v.empty()) facts.push_back("CUDA " + v);
+  if (vendor.gpu_count) facts.push_back(counted(vendor.gpu_count, "GPU"));
+  if (auto s = str(vendor.source); !s.empty()) facts.push_back("via " + s);
   for (size_t i = 0; i < facts.size(); ++i) line += (i ? ", " : ": ") + facts[i];
-  if (auto reason = text(vendor, "reason"); !reason.empty()) line += " (" + reason + ")";
+  if (auto reason = str(vendor.reason); !reason.empty()) line += " (" + reason + ")";
   return line;
 }
 
-}  // namespace
-
-std::string render_probe_table(const Document& document) {
-  const json& host = section_or(document, "host", empty_object());
-  const json& cpu = section_or(document, "cpu", empty_object());
-  const json& memory = section_or(document, "memory", empty_object());
-  const json& drivers = section_or(document, "drivers", empty_object());
-  const json& gpus = section_or(document, "gpus", empty_array());
-
-  std::vector<std::pair<std::string, std::string>> summary = {
-      {"host", host_line(host)}, {"cpu", cpu_line(cpu)}, {"memory", memory_line(memory)}};
-  for (const auto& [vendor, info] : drivers.items())
-    if (vendor != "generator" && info.is_object()) summary.emplace_back(vendor, driver_line(info));
-  std::string out = render_key_values(summary) + "\n";
-
-  if (gpus.empty()) {
-    out += "No GPUs found.\n";
-  } else {
-    Table table({"GPU", "name", "memory", "SMs/CUs", "CC/gfx", "PCIe", "NUMA", "MIG", "allocatable"});
-    for (const json& gpu : gpus) {
-      std::string index = dash_or(integer(gpu, "index"));
-      std::string mig = text(child(gpu, "mig"), "mode");
-      auto allocatable = boolean(gpu, "allocatable");
-      table.add_row({index, text(gpu, "name"), bytes_or(integer(gpu, "memory_bytes")),
-                     dash_or(integer(gpu, "multiprocessors")), compat_of(gpu), pcie_of(gpu),
-                     dash_or(integer(gpu, "numa_node")), mig.empty() ? "-" : mig,
-                     allocatable ? (*allocatable ? "yes" : "no") : "-"});
-      size_t position = 0;
-      for (const json& inst : instances_of(gpu)) {
-        // "<gpu>:<mig>" is how NVIDIA_VISIBLE_DEVICES names an instance.
-        auto mig_index = integer(inst, "index");
-        std::string profile = text(inst, "profile");
-        table.add_row({index + ":" + std::to_string(mig_index ? *mig_index : static_cast<long long>(position)),
-                       "  MIG " + (profile.empty() ? std::string("instance") : profile),
-                       bytes_or(integer(inst, "memory_bytes")), dash_or(integer(inst, "multiprocessors")),
-                       compat_of(gpu), "-", dash_or(integer(gpu, "numa_node")), "instance", "yes"});
-        ++position;
-      }
+std::string gpu_table(const std::vector<NodeGpu>& gpus) {
+  Table table({"GPU", "name", "memory", "SMs/CUs", "CC/gfx", "PCIe", "NUMA", "MIG", "allocatable"});
+  for (const NodeGpu& gpu : gpus) {
+    std::string index = dash_or(gpu.index);
+    std::string mig = str(gpu.mig_mode);
+    table.add_row({index, str(gpu.name), bytes_or(gpu.memory_bytes), dash_or(gpu.multiprocessors), compat_of(gpu),
+                   pcie_of(gpu), dash_or(gpu.numa_node), mig.empty() ? "-" : mig,
+                   gpu.allocatable ? (*gpu.allocatable ? "yes" : "no") : "-"});
+    size_t position = 0;
+    for (const auto& inst : gpu.mig_instances) {
+      // "<gpu>:<mig>" is how NVIDIA_VISIBLE_DEVICES names an instance.
+      std::string profile = str(inst.profile);
+      table.add_row({index + ":" + std::to_string(inst.index ? *inst.index : static_cast<long long>(position)),
+                     "  MIG " + (profile.empty() ? std::string("instance") : profile), bytes_or(inst.memory_bytes),
+                     dash_or(inst.multiprocessors), compat_of(gpu), "-", dash_or(gpu.numa_node), "instance", "yes"});
+      ++position;
     }
-    out += table.render();
   }
+  return table.render();
+}
 
-  json visible = visible_of(document, gpus);
-  out += "\nThis process may use:";
-  const json& env = child(visible, "environment");
-  if (env.empty()) {
+std::string visible_table(const NodeVisible& visible) {
+  std::string out = "\nThis process may use:";
+  if (visible.environment.empty()) {
     out += " every device (no visibility variable is set)\n";
   } else {
     std::string vars;
-    for (const auto& [name, value] : env.items())
-      vars += (vars.empty() ? " " : ", ") + name + "=" + (value.is_string() ? "\"" + value.get<std::string>() + "\"" : "");
+    for (const auto& [name, value] : visible.environment)
+      vars += (vars.empty() ? " " : ", ") + name + "=" + (value ? "\"" + *value + "\"" : "");
     out += vars + "\n";
   }
-  const json& devices = child(visible, "devices");
-  if (!devices.is_array() || devices.empty()) {
+  if (visible.devices.empty()) {
     out += "  no GPU\n";
   } else {
     Table table({"runtime index", "kind", "UUID", "GPU", "selected by"});
-    for (const json& d : devices) {
-      std::string vendor = text(d, "vendor");
+    for (const auto& d : visible.devices) {
+      std::string vendor = str(d.vendor);
       std::string runtime = vendor == "nvidia" ? "CUDA " : vendor == "amd" ? "HIP " : vendor + " ";
-      std::string uuid = text(d, "uuid");
-      std::string by = text(d, "selected_by");
-      table.add_row({runtime + dash_or(integer(d, "runtime_index")), text(d, "kind"), uuid.empty() ? "-" : uuid,
-                     dash_or(integer(d, "gpu_index")), by.empty() ? "-" : by});
+      std::string uuid = str(d.uuid);
+      std::string by = str(d.selected_by);
+      table.add_row({runtime + dash_or(d.runtime_index), str(d.kind), uuid.empty() ? "-" : uuid, dash_or(d.gpu_index),
+                     by.empty() ? "-" : by});
     }
     for (const std::string& line : split(table.render(), '\n'))
       if (!line.empty()) out += "  " + line + "\n";
   }
-  const json& problems = child(visible, "problems");
-  if (problems.is_array())
-    for (const json& p : problems)
-      if (p.is_string()) out += "  problem: " + p.get<std::string>() + "\n";
+  for (const auto& p : visible.problems) out += "  problem: " + p + "\n";
   return out;
+}
+
+}  // namespace
+
+std::string render_probe_table(const NodeModel& node, const NodeVisible& visible) {
+  std::vector<std::pair<std::string, std::string>> summary = {
+      {"host", host_line(node.host)}, {"cpu", cpu_line(node.cpu)}, {"memory", memory_line(node.memory)}};
+  if (node.drivers)
+    for (const auto& d : *node.drivers) summary.emplace_back(d.vendor, driver_line(d));
+  std::string out = render_key_values(summary) + "\n";
+  out += node.gpu_list().empty() ? std::string("No GPUs found.\n") : gpu_table(node.gpu_list());
+  return out + visible_table(visible);
 }
 
 // ---------------------------------------------------------------- classad
@@ -357,52 +291,50 @@ std::optional<int> cores_per_sm(long long major, long long minor) {
 
 using Props = std::map<std::string, std::string>;  // sorted, as condor_gpu_discovery prints them
 
-void add_nvidia_driver_props(Props& props, const json& drivers) {
-  const json& nvidia = child(drivers, "nvidia");
-  if (auto v = cuda_value(child(nvidia, "cuda_version"))) {
+void add_nvidia_driver_props(Props& props, const NodeModel& node) {
+  const NodeDriver* nvidia = node.driver("nvidia");
+  if (auto v = cuda_value_of(nvidia)) {
     // condor_gpu_discovery prints v/1000 "." v%100: 12040 -> 12.40.
     props["DriverVersion"] = std::to_string(*v / 1000) + "." + std::to_string(*v % 100);
     props["MaxSupportedVersion"] = std::to_string(*v);
   }
-  if (auto raw = text(child(nvidia, "driver_version"), "raw"); !raw.empty()) props["NvidiaDriver"] = classad_string(raw);
+  if (auto raw = driver_raw(nvidia); !raw.empty()) props["NvidiaDriver"] = classad_string(raw);
 }
 
-void add_common_gpu_props(Props& props, const json& gpu) {
-  if (auto bus = text(gpu, "pci_bus_id"); !bus.empty()) props["DevicePciBusId"] = classad_string(upper(bus));
-  if (auto ecc = boolean(gpu, "ecc_enabled")) props["ECCEnabled"] = *ecc ? "true" : "false";
-  if (auto mhz = integer(child(gpu, "clocks"), "max_sm_mhz")) {
+void add_common_gpu_props(Props& props, const NodeGpu& gpu) {
+  if (auto bus = str(gpu.pci_bus_id); !bus.empty()) props["DevicePciBusId"] = classad_string(upper(bus));
+  if (gpu.ecc_enabled) props["ECCEnabled"] = *gpu.ecc_enabled ? "true" : "false";
+  if (gpu.max_sm_mhz) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(*mhz));
+    std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(*gpu.max_sm_mhz));
     props["ClockMhz"] = buf;
   }
 }
 
-void add_memory_and_units(Props& props, const json& object) {
-  if (auto bytes = integer(object, "memory_bytes"))
-    props["GlobalMemoryMb"] = std::to_string(std::llround(static_cast<double>(*bytes) / static_cast<double>(mib)));
-  if (auto units = integer(object, "multiprocessors")) props["ComputeUnits"] = std::to_string(*units);
+void add_memory_and_units(Props& props, const OptBytes& memory_bytes, const OptInt& multiprocessors) {
+  if (memory_bytes)
+    props["GlobalMemoryMb"] = std::to_string(std::llround(static_cast<double>(*memory_bytes) / static_cast<double>(mib)));
+  if (multiprocessors) props["ComputeUnits"] = std::to_string(*multiprocessors);
 }
 
-Props nvidia_props(const json& gpu, const json* instance, const json& drivers) {
+Props nvidia_props(const NodeGpu& gpu, const NodeMigInstance* instance, const NodeModel& node) {
   Props props;
   add_common_gpu_props(props, gpu);
-  add_nvidia_driver_props(props, drivers);
-  const json& cc = child(gpu, "compute_capability");
-  auto major = integer(cc, "major"), minor = integer(cc, "minor");
-  if (major && minor) {
-    props["Capability"] = std::to_string(*major) + "." + std::to_string(*minor);
-    if (auto cores = cores_per_sm(*major, *minor)) props["CoresPerCU"] = std::to_string(*cores);
+  add_nvidia_driver_props(props, node);
+  if (gpu.cc_major && gpu.cc_minor) {
+    props["Capability"] = std::to_string(*gpu.cc_major) + "." + std::to_string(*gpu.cc_minor);
+    if (auto cores = cores_per_sm(*gpu.cc_major, *gpu.cc_minor)) props["CoresPerCU"] = std::to_string(*cores);
   }
   if (instance) {
     // A MIG device's name as NVML gives it: "<parent> MIG <profile>".
-    std::string profile = text(*instance, "profile");
-    props["DeviceName"] = classad_string(text(gpu, "name") + (profile.empty() ? "" : " MIG " + profile));
-    props["DeviceUuid"] = classad_string(text(*instance, "uuid"));
-    add_memory_and_units(props, *instance);
+    std::string profile = str(instance->profile);
+    props["DeviceName"] = classad_string(str(gpu.name) + (profile.empty() ? "" : " MIG " + profile));
+    props["DeviceUuid"] = classad_string(str(instance->uuid));
+    add_memory_and_units(props, instance->memory_bytes, instance->multiprocessors);
   } else {
-    props["DeviceName"] = classad_string(text(gpu, "name"));
-    if (auto uuid = text(gpu, "uuid"); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
-    add_memory_and_units(props, gpu);
+    props["DeviceName"] = classad_string(str(gpu.name));
+    if (auto uuid = str(gpu.uuid); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
+    add_memory_and_units(props, gpu.memory_bytes, gpu.multiprocessors);
   }
   return props;
 }
@@ -410,26 +342,24 @@ Props nvidia_props(const json& gpu, const json* instance, const json& drivers) {
 // AMD devices: the gfx target goes into its own attributes, never into
 // Capability, where HTCondor's HIP path puts major.minor and lets
 // "Capability >= 8.0" match an MI300 (research note, lesson 7).
-Props amd_props(const json& gpu, const json& drivers) {
+Props amd_props(const NodeGpu& gpu, const NodeModel& node) {
   Props props;
   add_common_gpu_props(props, gpu);
-  props["DeviceName"] = classad_string(text(gpu, "name"));
-  if (auto uuid = text(gpu, "uuid"); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
-  add_memory_and_units(props, gpu);
-  const json& amdgpu = child(gpu, "amdgpu");
-  std::string gfx = text(amdgpu, "gfx");
+  props["DeviceName"] = classad_string(str(gpu.name));
+  if (auto uuid = str(gpu.uuid); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
+  add_memory_and_units(props, gpu.memory_bytes, gpu.multiprocessors);
+  std::string gfx = str(gpu.gfx);
   if (!gfx.empty()) {
     props["GfxTarget"] = classad_string(gfx);
     // Wavefront size as hipDeviceProp_t.warpSize reports it: 64 on GCN/CDNA, 32 on RDNA.
     props["WarpSize"] = gfx.rfind("gfx9", 0) == 0 && gfx.size() <= 6 ? "64" : "32";
   }
-  if (auto target = text(amdgpu, "target_id"); !target.empty()) {
+  if (auto target = str(gpu.target_id); !target.empty()) {
     props["TargetId"] = classad_string(target);
     if (target.find(":xnack+") != std::string::npos) props["xNACK"] = "1";
     else if (target.find(":xnack-") != std::string::npos) props["xNACK"] = "0";
   }
-  if (auto raw = text(child(child(drivers, "amd"), "driver_version"), "raw"); !raw.empty())
-    props["AmdDriverVersion"] = classad_string(raw);
+  if (auto raw = driver_raw(node.driver("amd")); !raw.empty()) props["AmdDriverVersion"] = classad_string(raw);
   return props;
 }
 
@@ -443,22 +373,17 @@ std::string attribute_of(std::string id) {
 
 }  // namespace
 
-std::string render_classad(const Document& document) {
-  const json& gpus = section_or(document, "gpus", empty_array());
-  const json& drivers = section_or(document, "drivers", empty_object());
-  json visible = visible_of(document, gpus);
-
+std::string render_classad(const NodeModel& node, const NodeVisible& visible) {
   std::vector<std::pair<std::string, Props>> devices;  // id, properties
-  for (const json& d : child(visible, "devices")) {
-    const json* gpu = gpu_at(gpus, d);
+  for (const auto& d : visible.devices) {
+    const NodeGpu* gpu = gpu_at(node, d);
     if (!gpu) continue;
-    std::string vendor = text(d, "vendor");
-    std::string uuid = text(d, "uuid");
-    const json* instance = text(d, "kind") == "mig" ? instance_of(*gpu, uuid) : nullptr;
+    std::string vendor = str(d.vendor);
+    std::string uuid = str(d.uuid);
+    const NodeMigInstance* instance = d.kind == "mig" ? instance_of(*gpu, uuid) : nullptr;
     // Without a UUID, condor_gpu_discovery falls back to the runtime index.
-    std::string id = !uuid.empty() ? uuid
-                                   : (vendor == "nvidia" ? "CUDA" : "GPU") + dash_or(integer(d, "runtime_index"));
-    devices.emplace_back(id, vendor == "nvidia" ? nvidia_props(*gpu, instance, drivers) : amd_props(*gpu, drivers));
+    std::string id = !uuid.empty() ? uuid : (vendor == "nvidia" ? "CUDA" : "GPU") + dash_or(d.runtime_index);
+    devices.emplace_back(id, vendor == "nvidia" ? nvidia_props(*gpu, instance, node) : amd_props(*gpu, node));
   }
   if (devices.empty()) return "DetectedGPUs=0\n";
 
@@ -571,12 +496,16 @@ void label_counted(Labels& labels, const std::string& prefix, const std::vector<
     for (const auto& [value, n] : counts) labels[prefix + "." + value] = std::to_string(n);
 }
 
-void nvidia_labels(Labels& labels, const std::vector<const json*>& gpus, const json& drivers) {
-  if (gpus.empty()) return;
-  const json& nvidia = child(drivers, "nvidia");
-  labels["nvidia.com/gpu.count"] = std::to_string(gpus.size());
+std::optional<std::string> mib_text(const OptBytes& bytes) {
+  return bytes ? std::optional<std::string>(std::to_string(*bytes / mib)) : std::nullopt;
+}
 
-  std::string driver = text(child(nvidia, "driver_version"), "raw");
+std::optional<std::string> int_text(const OptInt& v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+void nvidia_driver_labels(Labels& labels, const NodeDriver* nvidia) {
+  std::string driver = driver_raw(nvidia);
   auto parts = split(driver, '.');
   if (!driver.empty() && parts.size() >= 2 && parts.size() <= 3) {
     labels["nvidia.com/cuda.driver-version.major"] = label_value(parts[0]);
@@ -585,28 +514,28 @@ void nvidia_labels(Labels& labels, const std::vector<const json*>& gpus, const j
     labels["nvidia.com/cuda.driver-version.full"] = label_value(driver);
   }
   // GFD's "runtime" version is the driver's CUDA version.
-  if (auto cuda = cuda_value(child(nvidia, "cuda_version"))) {
+  if (auto cuda = cuda_value_of(nvidia)) {
     std::string major = std::to_string(*cuda / 1000), minor = std::to_string((*cuda % 1000) / 10);
     labels["nvidia.com/cuda.runtime-version.major"] = major;
     labels["nvidia.com/cuda.runtime-version.minor"] = minor;
     labels["nvidia.com/cuda.runtime-version.full"] = major + "." + minor;
   }
+}
 
+void nvidia_gpu_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus) {
   std::vector<std::optional<std::string>> product, memory, family, cc_major, cc_minor;
   std::map<std::string, int> products;
   bool any_mig_capable = false, all_known = true;
-  for (const json* gpu : gpus) {
-    std::string name = label_value(text(*gpu, "name"));
+  for (const NodeGpu* gpu : gpus) {
+    std::string name = label_value(str(gpu->name));
     product.push_back(name.empty() ? std::nullopt : std::optional<std::string>(name));
     if (!name.empty()) products[name]++;
-    auto bytes = integer(*gpu, "memory_bytes");
-    memory.push_back(bytes ? std::optional<std::string>(std::to_string(*bytes / static_cast<long long>(mib))) : std::nullopt);
-    const json& cc = child(*gpu, "compute_capability");
-    auto major = integer(cc, "major"), minor = integer(cc, "minor");
+    memory.push_back(mib_text(gpu->memory_bytes));
+    auto major = gpu->cc_major, minor = gpu->cc_minor;
     family.push_back(major && minor ? std::optional<std::string>(cuda_family(*major, *minor)) : std::nullopt);
-    cc_major.push_back(major ? std::optional<std::string>(std::to_string(*major)) : std::nullopt);
-    cc_minor.push_back(minor ? std::optional<std::string>(std::to_string(*minor)) : std::nullopt);
-    std::string mode = text(child(*gpu, "mig"), "mode");
+    cc_major.push_back(int_text(major));
+    cc_minor.push_back(int_text(minor));
+    std::string mode = str(gpu->mig_mode);
     if (mode == "enabled" || mode == "disabled") any_mig_capable = true;
     else if (mode != "unsupported") all_known = false;
   }
@@ -621,25 +550,25 @@ void nvidia_labels(Labels& labels, const std::vector<const json*>& gpus, const j
     labels["gpukit.io/nvidia.heterogeneous"] = "true";
     for (const auto& [name, n] : products) labels[label_key("gpukit.io/", "nvidia.product." + name)] = std::to_string(n);
   }
+}
 
-  // MIG, GFD's mixed strategy: one resource per profile.
+// MIG, GFD's mixed strategy: one resource per profile.
+void nvidia_mig_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus) {
   struct Profile {
     int count = 0;
     std::vector<std::optional<std::string>> memory, sms, product;
   };
   std::map<std::string, Profile> profiles;
-  for (const json* gpu : gpus) {
-    if (!mig_enabled(*gpu)) continue;
-    for (const json& inst : instances_of(*gpu)) {
-      std::string profile = label_value(text(inst, "profile"));
+  for (const NodeGpu* gpu : gpus) {
+    if (!gpu->mig_enabled()) continue;
+    for (const auto& inst : gpu->mig_instances) {
+      std::string profile = label_value(str(inst.profile));
       if (profile.empty()) continue;
       Profile& p = profiles[profile];
       ++p.count;
-      auto bytes = integer(inst, "memory_bytes");
-      p.memory.push_back(bytes ? std::optional<std::string>(std::to_string(*bytes / static_cast<long long>(mib))) : std::nullopt);
-      auto sms = integer(inst, "multiprocessors");
-      p.sms.push_back(sms ? std::optional<std::string>(std::to_string(*sms)) : std::nullopt);
-      p.product.push_back(label_value(text(*gpu, "name")) + "-MIG-" + profile);
+      p.memory.push_back(mib_text(inst.memory_bytes));
+      p.sms.push_back(int_text(inst.multiprocessors));
+      p.product.push_back(label_value(str(gpu->name)) + "-MIG-" + profile);
     }
   }
   if (!profiles.empty()) labels["nvidia.com/mig.strategy"] = "mixed";
@@ -652,69 +581,77 @@ void nvidia_labels(Labels& labels, const std::vector<const json*>& gpus, const j
   }
 }
 
-void amd_labels(Labels& labels, const std::vector<const json*>& gpus, const json& drivers) {
+void nvidia_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const NodeModel& node) {
+  if (gpus.empty()) return;
+  labels["nvidia.com/gpu.count"] = std::to_string(gpus.size());
+  nvidia_driver_labels(labels, node.driver("nvidia"));
+  nvidia_gpu_labels(labels, gpus);
+  nvidia_mig_labels(labels, gpus);
+}
+
+// The AMD node labeller's xnack / sramecc: "on", "off" or unknown.
+std::string target_feature(const std::string& target, const char* feature_name) {
+  if (target.find(std::string(":") + feature_name + "+") != std::string::npos) return "on";
+  if (target.find(std::string(":") + feature_name + "-") != std::string::npos) return "off";
+  return {};
+}
+
+void amd_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const NodeModel& node) {
   if (gpus.empty()) return;
   std::vector<std::string> family, device_id, product, vram, cus, gfx, xnack, sramecc;
-  for (const json* gpu : gpus) {
-    std::string g = text(child(*gpu, "amdgpu"), "gfx");
+  for (const NodeGpu* gpu : gpus) {
+    std::string g = str(gpu->gfx);
     family.push_back(amd_family(g));
     gfx.push_back(g);
-    std::string id = lower(text(*gpu, "pci_device_id"));
+    std::string id = lower(str(gpu->pci_device_id));
     device_id.push_back(id.rfind("0x", 0) == 0 ? id.substr(2) : id);
     // The labeller's product-name: blanks to '_', parentheses dropped.
     std::string name;
-    for (char c : text(*gpu, "name"))
+    for (char c : str(gpu->name))
       if (c != '(' && c != ')') name += c == ' ' ? '_' : c;
     product.push_back(name);
-    if (auto bytes = integer(*gpu, "memory_bytes"))
-      vram.push_back(std::to_string(std::llround(static_cast<double>(*bytes) / static_cast<double>(gib))) + "G");
-    if (auto n = integer(*gpu, "multiprocessors")) cus.push_back(std::to_string(*n));
-    std::string target = text(child(*gpu, "amdgpu"), "target_id");
-    auto feature = [&](const char* feature_name) -> std::string {
-      if (target.find(std::string(":") + feature_name + "+") != std::string::npos) return "on";
-      if (target.find(std::string(":") + feature_name + "-") != std::string::npos) return "off";
-      return {};
-    };
-    xnack.push_back(feature("xnack"));
-    sramecc.push_back(feature("sramecc"));
+    if (gpu->memory_bytes)
+      vram.push_back(std::to_string(std::llround(static_cast<double>(*gpu->memory_bytes) / static_cast<double>(gib))) + "G");
+    if (gpu->multiprocessors) cus.push_back(std::to_string(*gpu->multiprocessors));
+    std::string target = str(gpu->target_id);
+    xnack.push_back(target_feature(target, "xnack"));
+    sramecc.push_back(target_feature(target, "sramecc"));
   }
   label_counted(labels, "amd.com/gpu.family", family);
   label_counted(labels, "amd.com/gpu.device-id", device_id);
   label_counted(labels, "amd.com/gpu.product-name", product);
   label_counted(labels, "amd.com/gpu.vram", vram);
   label_counted(labels, "amd.com/gpu.cu-count", cus);
-  if (auto raw = text(child(child(drivers, "amd"), "driver_version"), "raw"); !raw.empty())
-    labels["amd.com/gpu.driver-version"] = label_value(raw);
+  if (auto raw = driver_raw(node.driver("amd")); !raw.empty()) labels["amd.com/gpu.driver-version"] = label_value(raw);
   labels["gpukit.io/amdgpu.count"] = std::to_string(gpus.size());
   label_counted(labels, "gpukit.io/amdgpu.gfx", gfx);
   label_counted(labels, "gpukit.io/amdgpu.xnack", xnack);
   label_counted(labels, "gpukit.io/amdgpu.sramecc", sramecc);
 }
 
-std::string header_comment(const json& host, const char* what) {
-  std::string hostname = text(host, "hostname");
+std::string header_comment(const NodeModel& node, const char* what) {
+  std::string hostname = node.host ? str(node.host->hostname) : std::string();
   return std::string("# ") + what + " from gpukit " + version() + (hostname.empty() ? "" : " on " + hostname) + "\n";
 }
 
 }  // namespace
 
-std::string render_nfd(const Document& document) {
-  const json& gpus = section_or(document, "gpus", empty_array());
-  const json& drivers = section_or(document, "drivers", empty_object());
-  std::vector<const json*> nvidia, amd;
-  for (const json& gpu : gpus) {
-    if (text(gpu, "vendor") == "nvidia") nvidia.push_back(&gpu);
-    if (text(gpu, "vendor") == "amd") amd.push_back(&gpu);
+std::string render_nfd(const NodeModel& node) {
+  std::vector<const NodeGpu*> nvidia, amd;
+  for (const NodeGpu& gpu : node.gpu_list()) {
+    if (gpu.vendor == "nvidia") nvidia.push_back(&gpu);
+    if (gpu.vendor == "amd") amd.push_back(&gpu);
   }
   Labels labels;
-  nvidia_labels(labels, nvidia, drivers);
-  amd_labels(labels, amd, drivers);
+  nvidia_labels(labels, nvidia, node);
+  amd_labels(labels, amd, node);
   // A GPU whose driver is missing or broken is worth a label: jobs would fail there.
-  for (const auto& [vendor, info] : drivers.items()) {
-    std::string status = text(info, "status");
-    if (!status.empty() && status != "no_gpu") labels["gpukit.io/" + vendor + ".driver-status"] = label_value(status);
-  }
-  std::string out = header_comment(section_or(document, "host", empty_object()), "node-feature-discovery labels");
+  if (node.drivers)
+    for (const auto& d : *node.drivers) {
+      std::string status = str(d.status);
+      if (!status.empty() && status != "no_gpu") labels["gpukit.io/" + d.vendor + ".driver-status"] = label_value(status);
+    }
+  std::string out = header_comment(node, "node-feature-discovery labels");
   for (const auto& [key, value] : labels) out += key + "=" + value + "\n";
   return out;
 }
@@ -747,82 +684,105 @@ std::string mig_gres_type(const std::string& name, const std::string& profile) {
 
 }  // namespace
 
-std::string render_gres(const Document& document) {
-  const json& gpus = section_or(document, "gpus", empty_array());
-  const json& cpu = section_or(document, "cpu", empty_object());
-  std::string out = header_comment(section_or(document, "host", empty_object()), "Slurm gres.conf");
-  std::string body;
-  bool guessed_minor = false, guessed_cores = false;
+namespace {
 
-  auto cores_field = [&](const json& gpu) -> std::string {
-    std::string cpus = text(gpu, "local_cpus");
-    if (cpus.empty()) return {};
-    if (auto cores = cores_of(cpus, cpu)) return " Cores=" + *cores;
-    guessed_cores = true;
-    return {};
-  };
+// gres.conf lines, with what had to be guessed on the way.
+class GresWriter {
+ public:
+  explicit GresWriter(const std::optional<NodeCpu>& cpu) : cpu_(cpu) {}
 
-  for (const json& gpu : gpus) {
-    std::string vendor = text(gpu, "vendor");
-    std::string name = text(gpu, "name");
-    std::string label = (text(gpu, "uuid").empty() ? text(gpu, "pci_bus_id") : text(gpu, "uuid")) + " (" + name + ")";
-    if (auto loaded = boolean(gpu, "driver_loaded"); loaded && !*loaded) {
-      body += "# " + label + ": no driver bound, so no device file\n";
-      continue;
+  void add(const NodeGpu& gpu) {
+    std::string uuid = str(gpu.uuid);
+    std::string label = (uuid.empty() ? str(gpu.pci_bus_id) : uuid) + " (" + str(gpu.name) + ")";
+    if (gpu.driver_loaded && !*gpu.driver_loaded) {
+      body_ += "# " + label + ": no driver bound, so no device file\n";
+      return;
     }
-    if (vendor == "nvidia") {
-      auto minor = integer(gpu, "device_minor");
-      if (!minor) {
-        minor = integer(gpu, "index");
-        guessed_minor = true;
-      }
-      std::string device = "/dev/nvidia" + dash_or(minor);
-      if (!mig_enabled(gpu)) {
-        body += "Name=gpu Type=" + gres_type(name) + " File=" + device + cores_field(gpu) + "\n";
-        continue;
-      }
-      if (instances_of(gpu).empty()) body += "# " + label + ": MIG mode is enabled but has no instances\n";
-      for (const json& inst : instances_of(gpu)) {
-        std::string type = mig_gres_type(name, text(inst, "profile"));
-        auto gi_minor = integer(inst, "gi_cap_minor"), ci_minor = integer(inst, "ci_cap_minor");
-        if (gi_minor && ci_minor) {
-          body += "Name=gpu Type=" + type + " MultipleFiles=" + device + ",/dev/nvidia-caps/nvidia-cap" +
-                  std::to_string(*gi_minor) + ",/dev/nvidia-caps/nvidia-cap" + std::to_string(*ci_minor) +
-                  cores_field(gpu) + "\n";
-          continue;
-        }
-        std::string gi = dash_or(integer(inst, "gpu_instance_id")), ci = dash_or(integer(inst, "compute_instance_id"));
-        std::string g = "gpu" + dash_or(minor);
-        body += "# " + text(inst, "uuid") + " (" + type + " on " + device +
-                "): nvidia-caps minors unknown; MultipleFiles=" + device +
-                " plus the nvidia-cap minors of " + g + "/gi" + gi + "/access and " + g + "/gi" + gi + "/ci" + ci +
-                "/access in /proc/driver/nvidia-caps/mig-minors\n";
-      }
-      continue;
-    }
+    if (gpu.vendor == "nvidia") return add_nvidia(gpu, label);
     // AMD (and Intel): the DRM render node the KFD topology names.
-    if (auto render = integer(gpu, "drm_render_minor")) {
-      body += "Name=gpu Type=" + gres_type(name) + " File=/dev/dri/renderD" + std::to_string(*render) +
-              cores_field(gpu) + "\n";
+    if (gpu.drm_render_minor) {
+      body_ += "Name=gpu Type=" + gres_type(str(gpu.name)) + " File=/dev/dri/renderD" +
+               std::to_string(*gpu.drm_render_minor) + cores_field(gpu) + "\n";
     } else {
-      body += "# " + label + ": render node unknown (drm_render_minor in /sys/class/kfd/kfd/topology/nodes/*/properties)\n";
+      body_ += "# " + label + ": render node unknown (drm_render_minor in /sys/class/kfd/kfd/topology/nodes/*/properties)\n";
     }
   }
-  if (guessed_minor)
-    out += "# /dev/nvidiaN: the probe did not report device minor numbers; N is the NVML index, which usually equals it\n";
-  if (guessed_cores)
-    out += "# Cores= left out: the cpu section does not show how CPUs map to cores (Slurm wants core indices)\n";
-  if (body.empty()) out += "# no GPUs on this node\n";
-  return out + body;
+
+  std::string text(const std::string& header) const {
+    std::string out = header;
+    if (guessed_minor_)
+      out += "# /dev/nvidiaN: the probe did not report device minor numbers; N is the NVML index, which usually equals it\n";
+    if (guessed_cores_)
+      out += "# Cores= left out: the cpu section does not show how CPUs map to cores (Slurm wants core indices)\n";
+    if (body_.empty()) out += "# no GPUs on this node\n";
+    return out + body_;
+  }
+
+ private:
+  std::string cores_field(const NodeGpu& gpu) {
+    std::string cpus = str(gpu.local_cpus);
+    if (cpus.empty()) return {};
+    if (auto cores = cores_of(cpus, cpu_)) return " Cores=" + *cores;
+    guessed_cores_ = true;
+    return {};
+  }
+
+  void add_nvidia(const NodeGpu& gpu, const std::string& label) {
+    auto minor = gpu.device_minor;
+    if (!minor) {
+      minor = gpu.index;
+      guessed_minor_ = true;
+    }
+    const std::string name = str(gpu.name);
+    std::string device = "/dev/nvidia" + dash_or(minor);
+    if (!gpu.mig_enabled()) {
+      body_ += "Name=gpu Type=" + gres_type(name) + " File=" + device + cores_field(gpu) + "\n";
+      return;
+    }
+    if (gpu.mig_instances.empty()) body_ += "# " + label + ": MIG mode is enabled but has no instances\n";
+    for (const auto& inst : gpu.mig_instances) add_instance(gpu, inst, device, minor);
+  }
+
+  void add_instance(const NodeGpu& gpu, const NodeMigInstance& inst, const std::string& device, const OptInt& minor) {
+    std::string type = mig_gres_type(str(gpu.name), str(inst.profile));
+    if (inst.gi_cap_minor && inst.ci_cap_minor) {
+      body_ += "Name=gpu Type=" + type + " MultipleFiles=" + device + ",/dev/nvidia-caps/nvidia-cap" +
+               std::to_string(*inst.gi_cap_minor) + ",/dev/nvidia-caps/nvidia-cap" + std::to_string(*inst.ci_cap_minor) +
+               cores_field(gpu) + "\n";
+      return;
+    }
+    std::string gi = dash_or(inst.gpu_instance_id), ci = dash_or(inst.compute_instance_id);
+    std::string g = "gpu" + dash_or(minor);
+    body_ += "# " + str(inst.uuid) + " (" + type + " on " + device + "): nvidia-caps minors unknown; MultipleFiles=" +
+             device + " plus the nvidia-cap minors of " + g + "/gi" + gi + "/access and " + g + "/gi" + gi + "/ci" + ci +
+             "/access in /proc/driver/nvidia-caps/mig-minors\n";
+  }
+
+  const std::optional<NodeCpu>& cpu_;
+  std::string body_;
+  bool guessed_minor_ = false, guessed_cores_ = false;
+};
+
+}  // namespace
+
+std::string render_gres(const NodeModel& node) {
+  GresWriter gres(node.cpu);
+  for (const NodeGpu& gpu : node.gpu_list()) gres.add(gpu);
+  return gres.text(header_comment(node, "Slurm gres.conf"));
 }
 
 Result<std::string> render_probe(const Document& document, const std::string& format) {
   if (format == "json") return document.dump();
-  if (format == "table") return render_probe_table(document);
-  if (format == "classad") return render_classad(document);
-  if (format == "nfd") return render_nfd(document);
-  if (format == "gres") return render_gres(document);
-  return usage_error("unknown format '" + format + "'; accepted: json, table, classad, nfd, gres", "--format");
+  if (format != "table" && format != "classad" && format != "nfd" && format != "gres")
+    return usage_error("unknown format '" + format + "'; accepted: json, table, classad, nfd, gres", "--format");
+  auto node = read_node_model(document, "node document");
+  if (!node) return node.error();
+  if (format == "nfd") return render_nfd(*node);
+  if (format == "gres") return render_gres(*node);
+  auto visible = visible_of(document, *node);
+  if (!visible) return visible.error();
+  if (format == "table") return render_probe_table(*node, *visible);
+  return render_classad(*node, *visible);
 }
 
 }  // namespace gpukit

@@ -6,6 +6,7 @@
 
 #include "core/document.hpp"
 #include "core/error.hpp"
+#include "core/node.hpp"
 
 namespace gpukit {
 
@@ -13,9 +14,9 @@ namespace gpukit {
 // and visible sections (the visible subset for classad, as condor_gpu_discovery does).
 Result<std::string> render_probe(const Document& document, const std::string& format);
 
-std::string render_probe_table(const Document& document);
-std::string render_classad(const Document& document);
-std::string render_nfd(const Document& document);
-std::string render_gres(const Document& document);
+std::string render_probe_table(const NodeModel& node, const NodeVisible& visible);
+std::string render_classad(const NodeModel& node, const NodeVisible& visible);
+std::string render_nfd(const NodeModel& node);
+std::string render_gres(const NodeModel& node);
 
 }  // namespace gpukit

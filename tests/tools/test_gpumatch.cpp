@@ -228,7 +228,7 @@ TEST_CASE("gpumatch: every input error is one line and exit 2") {
   doc["gpus"][1]["memory_bytes"] = "24GB";
   std::string bad_doc = write_temp("node.json", doc.dump());
   check_usage_error(gpumatch({"--input", bad_doc, "--gpus", "1"}),
-                    "gpumatch: " + bad_doc + ": /gpus/1/memory_bytes: expected an integer or null");
+                    "gpumatch: " + bad_doc + ": /gpus/1/memory_bytes: expected an integer >= 0 or null, found a string");
   doc = json::parse(read_file(mixed));
   doc["cpu"]["allowed"]["cpus"] = "0-x";
   std::string bad_cpus = write_temp("node.json", doc.dump());

@@ -80,6 +80,11 @@ TEST_CASE("document limits: invalid UTF-8, NUL bytes and trailing bytes are refu
 TEST_CASE("document limits: duplicate keys are refused") {
   CHECK(refusal(R"({"schema":"gpukit/1","cpu":{"cores":4,"cores":8}})") ==
         "in.json: /cpu/cores: duplicate key \"cores\"");
+  // A large object is checked when it closes.
+  std::string many = R"({"schema":"gpukit/1","x":{)";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  CHECK(refusal(many + R"("k7":1}})") == "in.json: /x/k7: duplicate key \"k7\"");
+  CHECK(refusal(many + R"("k40":1}})") == "accepted");
 }
 
 TEST_CASE("document limits: the schema major is parsed strictly") {
