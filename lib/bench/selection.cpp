@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "core/units.hpp"
+
 namespace gpukit {
 
 namespace {
@@ -300,8 +302,9 @@ Result<Selection> select_devices(const json& doc, const ComputeRegistry& registr
       want_visible = true;
       want_cpu = want_cpu || t == "all";
     } else if (is_index(t)) {
+      const auto wanted = parse_integer<long long>(t);  // nullopt beyond long long: no such GPU
       auto it = std::find_if(all.begin(), all.end(), [&](const ProbeDevice& p) {
-        return p.kind == "gpu" && integer(p.gpu, "index") == std::stoi(t);
+        return wanted && p.kind == "gpu" && integer(p.gpu, "index") == wanted;
       });
       if (it == all.end())
         return environment_error("GPU " + t + " is not on this node (gpuprobe found " + describe() + ")", "--device");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/units.hpp"
 #include "match/cpuset.hpp"
 
 namespace gpukit {
@@ -93,7 +94,7 @@ std::optional<int> profile_slices(const std::string& profile) {
   std::size_t start = g;
   while (start > 0 && std::isdigit(static_cast<unsigned char>(profile[start - 1]))) --start;
   if (start == g) return std::nullopt;
-  return std::stoi(profile.substr(start, g - start));
+  return parse_integer<int>(std::string_view(profile).substr(start, g - start));
 }
 
 std::optional<double> peak(const json& gpu, const char* precision) {
