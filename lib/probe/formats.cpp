@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/table.hpp"
+#include "core/fsroot.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "probe/visible.hpp"
