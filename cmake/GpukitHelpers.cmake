@@ -2,7 +2,38 @@
 # installed tree works wherever it is copied.
 file(RELATIVE_PATH GPUKIT_REL_DATADIR "${CMAKE_INSTALL_FULL_BINDIR}" "${CMAKE_INSTALL_FULL_DATADIR}/gpukit")
 file(RELATIVE_PATH GPUKIT_REL_PLUGINDIR "${CMAKE_INSTALL_FULL_BINDIR}" "${CMAKE_INSTALL_FULL_LIBDIR}/gpukit")
-set(GPUKIT_BUILD_PLUGINDIR "${PROJECT_BINARY_DIR}/plugins")
+
+# The build tree has the installed layout: executables in bin/, plugins and
+# data at the same relative places. The binaries then find them the one way an
+# installed tree does, and no build or source path is compiled into anything
+# that `cmake --install` installs (an installed tool run as root must never
+# load a plugin from a build directory a user could have created).
+set(GPUKIT_BUILD_BINDIR "${PROJECT_BINARY_DIR}/bin")
+cmake_path(ABSOLUTE_PATH GPUKIT_REL_PLUGINDIR BASE_DIRECTORY "${GPUKIT_BUILD_BINDIR}" NORMALIZE
+           OUTPUT_VARIABLE GPUKIT_BUILD_PLUGINDIR)
+cmake_path(ABSOLUTE_PATH GPUKIT_REL_DATADIR BASE_DIRECTORY "${GPUKIT_BUILD_BINDIR}" NORMALIZE
+           OUTPUT_VARIABLE gpukit_build_datadir)
+foreach(dir GPUKIT_BUILD_PLUGINDIR gpukit_build_datadir)
+  cmake_path(IS_PREFIX PROJECT_BINARY_DIR "${${dir}}" NORMALIZE gpukit_inside)
+  if(NOT gpukit_inside)
+    message(FATAL_ERROR "The install directories put ${${dir}} outside the build tree relative to bin/; "
+                        "choose CMAKE_INSTALL_BINDIR, LIBDIR and DATADIR under one prefix")
+  endif()
+endforeach()
+# Executables land in bin/ unless they say otherwise (the tests too, which use the data).
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY "${GPUKIT_BUILD_BINDIR}")
+# The data: a link to the source tree's, so an edit there is seen at once.
+cmake_path(GET gpukit_build_datadir PARENT_PATH gpukit_build_datadir_parent)
+file(MAKE_DIRECTORY "${gpukit_build_datadir_parent}")
+file(CREATE_LINK "${PROJECT_SOURCE_DIR}/share/gpukit" "${gpukit_build_datadir}" SYMBOLIC)
+
+# Debug information and __FILE__ name sources relative to the tree, so the
+# installed files carry no path of the machine that built them.
+# (nvcc hands them to its host compiler; the HIP plugin's hipcc line has its own.)
+set(GPUKIT_FILE_PREFIX_MAPS -ffile-prefix-map=${PROJECT_SOURCE_DIR}/= -ffile-prefix-map=${PROJECT_BINARY_DIR}/=)
+foreach(map ${GPUKIT_FILE_PREFIX_MAPS})
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:${map}>" "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=${map}>")
+endforeach()
 
 function(gpukit_warnings target)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers>)

@@ -21,7 +21,7 @@ void set_mig_slice(HeldDevice& d, std::optional<double> instance_memory, std::op
   static const std::regex compute_slices(R"(^(?:\d+c\.)?(\d)g\.)");
   std::smatch m;
   if (std::regex_search(d.profile, m, compute_slices)) {
-    d.slice = std::stoi(m[1].str()) / 7.0;
+    d.slice = (m[1].str()[0] - '0') / 7.0;  // one digit, by the pattern
     d.slice_basis = "mig_profile";
   } else if (instance_memory && gpu_memory && *gpu_memory > 0) {
     d.slice = *instance_memory / *gpu_memory;

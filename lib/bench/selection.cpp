@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "core/units.hpp"
+
 namespace gpukit {
 
 namespace {

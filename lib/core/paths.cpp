@@ -22,10 +22,10 @@ Result<std::string> data_directory() {
     if (path_exists(env)) return std::string(env);
     return usage_error("directory does not exist", std::string("GPUKIT_DATA_DIR=") + env);
   }
+  // Only beside the executable: an installed binary must never read data from
+  // a build or source tree compiled into it (the build tree has the same
+  // layout, so its binaries find the data the same way).
   std::vector<std::string> candidates = {executable_directory() + "/" GPUKIT_REL_DATADIR};
-#ifdef GPUKIT_SOURCE_DATADIR
-  candidates.push_back(GPUKIT_SOURCE_DATADIR);
-#endif
   for (const auto& c : candidates) {
     std::error_code ec;
     if (std::filesystem::is_directory(c, ec)) return std::filesystem::weakly_canonical(c, ec).string();
@@ -55,10 +55,10 @@ std::vector<std::string> plugin_directories() {
     }
     return dirs;
   }
+  // No compiled-in build directory: an installed tool run as root would load
+  // whatever a user put there. A build tree puts its plugins where the
+  // installation would, relative to bin/.
   dirs.push_back(executable_directory() + "/" GPUKIT_REL_PLUGINDIR);
-#ifdef GPUKIT_BUILD_PLUGINDIR
-  dirs.push_back(GPUKIT_BUILD_PLUGINDIR);
-#endif
   return dirs;
 }
 

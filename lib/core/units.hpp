@@ -5,13 +5,28 @@
 //   durations:  "90", "90s", "5m", "1.5h", "250ms" -> seconds
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "core/error.hpp"
 
 namespace gpukit {
+
+// A whole decimal integer of type T and nothing else ("42", "-7"; not "", " 4",
+// "4x" or a value outside T). The checked replacement for std::stoi and
+// friends, which throw on overflow and accept trailing text.
+template <class T>
+std::optional<T> parse_integer(std::string_view text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || stop != end) return std::nullopt;
+  return value;
+}
 
 Result<std::uint64_t> parse_bytes(std::string_view text);
 Result<double> parse_bandwidth(std::string_view text);  // bytes/s

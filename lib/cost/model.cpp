@@ -5,6 +5,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "core/units.hpp"
+
 namespace gpukit {
 
 double capital_recovery_factor(double rate, double years) {
@@ -41,8 +43,8 @@ Result<YearMonth> parse_year_month(std::string_view text) {
   for (size_t i : {0, 1, 2, 3, 5, 6})
     if (text[i] < '0' || text[i] > '9') return bad();
   YearMonth ym;
-  ym.year = std::stoi(std::string(text.substr(0, 4)));
-  ym.month = std::stoi(std::string(text.substr(5, 2)));
+  ym.year = parse_integer<int>(text.substr(0, 4)).value_or(0);
+  ym.month = parse_integer<int>(text.substr(5, 2)).value_or(0);
   if (ym.month < 1 || ym.month > 12) return bad();
   return ym;
 }

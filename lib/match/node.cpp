@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/node.hpp"
+#include "core/units.hpp"
 #include "match/cpuset.hpp"
 
 namespace gpukit {
@@ -44,7 +45,7 @@ std::optional<int> profile_slices(const std::string& profile) {
   std::size_t start = g;
   while (start > 0 && g - start < 3 && std::isdigit(static_cast<unsigned char>(profile[start - 1]))) --start;
   if (start == g || (start > 0 && std::isdigit(static_cast<unsigned char>(profile[start - 1])))) return std::nullopt;
-  return std::stoi(profile.substr(start, g - start));
+  return parse_integer<int>(std::string_view(profile).substr(start, g - start));
 }
 
 std::optional<double> peak(const json& catalogue, const char* precision) {

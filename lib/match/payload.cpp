@@ -3,16 +3,17 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/utf8.hpp"
 
@@ -253,35 +254,58 @@ Result<PayloadInfo> inspect_payload_bytes(const unsigned char* data, std::size_t
   return usage_error("not an ELF file, a fatbin or an offload bundle", name);
 }
 
-Result<PayloadInfo> inspect_payload(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+namespace {
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+// The whole file, read (not mapped: a file truncated under a mapping raises
+// SIGBUS) into writable memory, since libelf may patch its image. O_NONBLOCK:
+// opening a FIFO must not wait for a writer; anything but a regular file is
+// refused before it is read. A file that changes size while it is read is an
+// error, not a partial inspection.
+Result<std::vector<unsigned char>> read_payload_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return usage_error(std::string("cannot open: ") + std::strerror(errno), path);
+  FdCloser closer{fd};
   struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return usage_error("not a regular file", path);
+  if (::fstat(fd, &st) != 0) return usage_error(std::string("cannot stat: ") + std::strerror(errno), path);
+  if (!S_ISREG(st.st_mode)) return usage_error("not a regular file", path);
+  if (st.st_size == 0) return usage_error("empty file", path);
+  if (static_cast<std::uint64_t>(st.st_size) > max_payload_bytes)
+    return usage_error("larger than " + std::to_string(max_payload_bytes >> 30) + " GiB, not inspected", path);
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size) + 1);
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return usage_error(std::string("cannot read: ") + std::strerror(errno), path);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
   }
-  if (st.st_size == 0) {
-    ::close(fd);
-    return usage_error("empty file", path);
-  }
-  std::size_t size = static_cast<std::size_t>(st.st_size);
-  // Copy-on-write mapping: libelf may patch its private image, never the file.
-  void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) return usage_error(std::string("cannot map: ") + std::strerror(errno), path);
-  auto* bytes = static_cast<unsigned char*>(map);
-  Result<PayloadInfo> result = usage_error("unreachable", path);
+  // One byte more than fstat said is asked for, so growth shows as well as truncation.
+  if (got != static_cast<std::size_t>(st.st_size))
+    return usage_error("the file changed size while it was read (" + std::to_string(st.st_size) + " bytes, then " +
+                           std::to_string(got) + (got == bytes.size() ? " or more)" : ")"),
+                       path);
+  bytes.pop_back();
+  return bytes;
+}
+
+}  // namespace
+
+Result<PayloadInfo> inspect_payload(const std::string& path) {
+  auto bytes = read_payload_file(path);
+  if (!bytes) return bytes.error();
   PayloadInfo info;
   info.path = path;
-  if (starts_with(bytes, size, "\x7f" "ELF")) {
-    auto s = inspect_elf(bytes, size, info);
-    result = s ? Result<PayloadInfo>(std::move(info)) : Result<PayloadInfo>(s.error());
-  } else {
-    result = inspect_payload_bytes(bytes, size, path);
+  if (starts_with(bytes->data(), bytes->size(), "\x7f" "ELF")) {
+    if (auto s = inspect_elf(bytes->data(), bytes->size(), info); !s) return s.error();
+    return info;
   }
-  ::munmap(map, size);
-  return result;
+  return inspect_payload_bytes(bytes->data(), bytes->size(), path);
 }
 
 json to_json(const PayloadInfo& p) {

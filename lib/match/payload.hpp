@@ -3,6 +3,7 @@
 // the containers inside through fatbin.hpp.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,9 +38,14 @@ struct PayloadInfo {
   const RuntimeNeed* runtime(const std::string& api) const;
 };
 
+// The largest file inspect_payload reads (it reads the whole file into memory).
+inline constexpr std::uint64_t max_payload_bytes = std::uint64_t{4} << 30;
+
 // Inspects a file: an ELF executable, shared library or object (through
-// libelf), or a bare fatbin, cubin or offload bundle. A file that cannot be read
-// or whose GPU containers are malformed is a usage error naming the file.
+// libelf), or a bare fatbin, cubin or offload bundle. A file that cannot be
+// read, is not a regular file (a FIFO, a device), is larger than
+// max_payload_bytes, changes size while it is read, or whose GPU containers are
+// malformed is a usage error naming the file.
 Result<PayloadInfo> inspect_payload(const std::string& path);
 // The same on bytes in memory (`name` is used in messages). The fuzz target.
 Result<PayloadInfo> inspect_payload_bytes(const unsigned char* data, std::size_t size, const std::string& name);

@@ -168,9 +168,14 @@ bool valid_amd_target(const std::string& t) {
 }
 
 bool valid_mig_profile(const std::string& p) {
-  // "1g.10gb", "3g.40gb", "1g.10gb+me", "1c.3g.40gb"
+  // "1g.10gb", "3g.40gb", "1g.10gb+me", "1c.3g.40gb": the slice count before
+  // "g." is a small number (at most 8 on any MIG GPU), never read past its range.
   auto g = p.find("g.");
-  return g != std::string::npos && g > 0 && std::isdigit(static_cast<unsigned char>(p[0])) && p.size() > g + 2;
+  if (g == std::string::npos || g == 0 || !std::isdigit(static_cast<unsigned char>(p[0])) || p.size() <= g + 2) return false;
+  std::size_t start = g;
+  while (start > 0 && std::isdigit(static_cast<unsigned char>(p[start - 1]))) --start;
+  auto slices = parse_integer<int>(std::string_view(p).substr(start, g - start));
+  return slices && *slices >= 1 && *slices <= 8;
 }
 
 #define GPUKIT_READ(expr, target)        \

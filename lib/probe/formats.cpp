@@ -11,6 +11,7 @@
 
 #include "core/node.hpp"
 #include "core/table.hpp"
+#include "core/fsroot.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "probe/visible.hpp"
@@ -96,14 +97,10 @@ std::optional<std::string> cores_of(const std::string& cpu_list, const std::opti
   std::set<long long> ids;
   for (const std::string& part : split(cpu_list, ',')) {
     auto dash = part.find('-');
-    try {
-      long long a = std::stoll(part.substr(0, dash));
-      long long b = dash == std::string::npos ? a : std::stoll(part.substr(dash + 1));
-      if (b < a || b - a > 1 << 20) return std::nullopt;
-      for (long long c = a; c <= b; ++c) ids.insert(c % *cores);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    auto a = parse_integer<long long>(trim(part.substr(0, dash)));
+    auto b = dash == std::string::npos ? a : parse_integer<long long>(trim(part.substr(dash + 1)));
+    if (!a || !b || *a < 0 || *b < *a || *b - *a > 1 << 20) return std::nullopt;
+    for (long long c = *a; c <= *b; ++c) ids.insert(c % *cores);
   }
   std::string out;
   for (auto it = ids.begin(); it != ids.end();) {

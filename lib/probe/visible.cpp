@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/utf8.hpp"
+#include "core/units.hpp"
 
 namespace gpukit {
 
@@ -160,8 +161,10 @@ Selection match_legacy_mig(const DeviceList& list, const std::string& token) {
   if (s2 == std::string::npos || !all_digits(body.substr(s1 + 1, s2 - s1 - 1)) || !all_digits(body.substr(s2 + 1)))
     return {{}, "is not of the form MIG-GPU-<uuid>/<gpu instance>/<compute instance>"};
   std::string parent = body.substr(0, s1);
-  long long gi = std::stoll(body.substr(s1 + 1, s2 - s1 - 1));
-  long long ci = std::stoll(body.substr(s2 + 1));
+  auto gi_parsed = parse_integer<long long>(body.substr(s1 + 1, s2 - s1 - 1));
+  auto ci_parsed = parse_integer<long long>(body.substr(s2 + 1));
+  if (!gi_parsed || !ci_parsed) return {{}, "names an instance number too large to exist"};
+  long long gi = *gi_parsed, ci = *ci_parsed;
   std::vector<size_t> matches;
   std::set<std::string> parents;
   for (size_t i = 0; i < list.size(); ++i) {
@@ -190,7 +193,7 @@ Selection match_legacy_mig(const DeviceList& list, const std::string& token) {
 Selection match_runtime_token(const DeviceList& list, const std::string& token, const DeviceList& hidden_parents) {
   if (token.empty()) return {{}, "is an empty entry"};
   if (all_digits(token)) {
-    size_t index = token.size() > 9 ? list.size() : std::stoul(token);
+    size_t index = parse_integer<size_t>(token).value_or(list.size());
     if (index < list.size()) return {{index}, {}};
     std::string range = list.empty() ? "there are no devices" :
                         list.size() == 1 ? "the only device is 0" :
@@ -271,7 +274,8 @@ ContainerView nvidia_container_view(const json& gpus, const std::vector<size_t>&
         // "<gpu index>:<mig index>", the container toolkit's MIG index form.
         bool by_pair = colon != std::string::npos && index &&
                        token.substr(0, colon) == std::to_string(*index) && all_digits(token.substr(colon + 1)) &&
-                       int_field(inst, "index") == std::stoll(token.substr(colon + 1));
+                       parse_integer<long long>(token.substr(colon + 1)) &&
+                       int_field(inst, "index") == parse_integer<long long>(token.substr(colon + 1));
         bool by_legacy = false;
         if (starts_with_ci(token, "MIG-GPU-")) {
           std::string want = "MIG-" + string_field(gpu, "uuid") + "/" +

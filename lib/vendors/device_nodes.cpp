@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/fsroot.hpp"
+#include "core/units.hpp"
 
 namespace gpukit {
 
@@ -14,11 +15,7 @@ std::optional<int> nvidia_device_minor(const std::string& bus_id) {
   const std::string key = "Device Minor:";
   while (std::getline(in, line)) {
     if (line.rfind(key, 0) != 0) continue;
-    try {
-      return std::stoi(trim(line.substr(key.size())));
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    return parse_integer<int>(trim(line.substr(key.size())));
   }
   return std::nullopt;
 }

@@ -392,7 +392,7 @@ TEST_CASE("gpuaccount: APEL message from a job on the fake GPUs validates agains
 
 TEST_CASE("gpuaccount: the Prometheus textfile passes promtool") {
   if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
-    MESSAGE("promtool is not installed (Debian package prometheus): skipped");
+    MESSAGE("skipped: promtool is not installed (Debian package prometheus; scripts/setup installs it)");
     return;
   }
   std::string dir = temp_dir();

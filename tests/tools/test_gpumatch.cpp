@@ -2,6 +2,7 @@
 // fixture nodes, with real and broken payloads, checking exit codes, the one
 // line on stderr for each input error, golden outputs and the schemas.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,9 +20,12 @@ std::string node(const std::string& name) { return fixture("match/" + name + ".j
 std::string example(const std::string& name) { return std::string(GPUKIT_TEST_SOURCE_DIR) + "/share/gpukit/examples/" + name + ".json"; }
 std::string payload(const std::string& name) { return fake("payloads/" + name); }
 
+// A test case that needs a payload calls this first, before any check: its
+// "skipped:" message marks the whole test skipped in CTest
+// (SKIP_REGULAR_EXPRESSION in tests/tools/CMakeLists.txt), never passed.
 bool have_payload(const std::string& name) {
   if (std::filesystem::exists(payload(name))) return true;
-  MESSAGE("skipped: test payload " << name << " was not built (nvcc or hipcc missing)");
+  MESSAGE("skipped: test payload " << name << " was not built (nvcc or hipcc missing; scripts/setup installs hipcc)");
   return false;
 }
 
@@ -193,6 +197,11 @@ TEST_CASE("gpumatch: every input error is one line and exit 2") {
   check_usage_error(gpumatch({"--input", mixed, "--require", array}), "gpumatch: " + array + ": /: a requirement must be a JSON object");
   check_usage_error(gpumatch({"--input", mixed, "--gpus", "1", "--vendor", "intel"}),
                     "gpumatch: command line: /vendor: \"intel\" is not one of nvidia, amd, any");
+  // A slice count beyond int was once read with std::stoi (std::out_of_range, abort).
+  for (const char* profile : {"99999999999g.5gb", "0g.5gb", "9g.5gb"})
+    check_usage_error(gpumatch({"--input", mixed, "--gpus", "1", "--mig", "require", "--mig-profile", profile}),
+                      std::string("gpumatch: command line: /mig_profiles/0: \"") + profile +
+                          "\" is not a MIG profile (e.g. 3g.40gb)");
   check_usage_error(gpumatch({"--input", mixed, "--require", example("adept"), "--min-cc", "x"}),
                     "gpumatch: " + example("adept") + " + flags: /min_compute_capability: \"x\" is not a version such as \"12.4\"");
   check_usage_error(gpumatch({"--input", mixed, "--require", "/nonexistent.json"}),
@@ -245,6 +254,18 @@ TEST_CASE("gpumatch: payloads listed alone, malformed and truncated ones rejecte
   auto sh = gpumatch({"--payload", "/bin/sh", "--format", "json"});
   CHECK(sh.exit_code == 0);
   CHECK(validate_against(json::parse(sh.out), "payloads.schema.json") == "");
+  // Not regular files: refused at once, never waited on (a FIFO with no writer
+  // would block open() forever; /dev/zero never ends).
+  std::string fifo = temp_dir() + "/payload.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  RunOptions quick;
+  quick.timeout_s = 10;
+  check_usage_error(gpumatch({"--payload", fifo}, quick), "gpumatch: " + fifo + ": not a regular file");
+  check_usage_error(gpumatch({"--payload", "/dev/zero"}, quick), "gpumatch: /dev/zero: not a regular file");
+  check_usage_error(gpumatch({"--payload", "/tmp"}, quick), "gpumatch: /tmp: not a regular file");
+}
+
+TEST_CASE("gpumatch: nvcc and hipcc payloads listed; truncated and corrupted copies rejected") {
   if (!have_payload("multi") || !have_payload("hip_gfx90a_xnack_off")) return;
   auto r = gpumatch({"--payload", payload("multi"), "--payload", payload("hip_gfx90a_xnack_off"), "--format", "json"});
   REQUIRE(r.exit_code == 0);

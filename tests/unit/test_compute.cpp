@@ -263,15 +263,15 @@ TEST_CASE("compute: the registry loads the fake GPU plugin beside the CPU") {
 }
 
 TEST_CASE("compute: the CUDA plugin without a driver reports 'no usable device' and the versions") {
-  std::string path = (std::filesystem::path(GPUKIT_TEST_BINDIR).parent_path() / "plugins/gpukit-cuda.so").string();
+  std::string path = std::string(GPUKIT_TEST_PLUGINDIR) + "/gpukit-cuda.so";
   if (!std::filesystem::exists(path)) {
-    MESSAGE("gpukit-cuda.so not built (GPUKIT_CUDA=OFF): nothing to check");
+    MESSAGE("skipped: gpukit-cuda.so not built (GPUKIT_CUDA=OFF): nothing to check");
     return;
   }
   auto p = load_plugin(path, 30);
   CHECK(p.report.toolkit_version.rfind("CUDA ", 0) == 0);
   if (std::filesystem::exists("/dev/nvidiactl")) {
-    MESSAGE("an NVIDIA driver is present: " << p.report.message());
+    MESSAGE("skipped: an NVIDIA driver is present: " << p.report.message());
     return;
   }
   REQUIRE(p.report.state == PluginState::unavailable);

@@ -1,8 +1,10 @@
 // Payload inspection: fatbins and offload bundles built byte by byte (every
 // flag, every truncation), and real binaries built by nvcc and hipcc.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "match/fatbin.hpp"
 #include "match/payload.hpp"
@@ -20,9 +22,12 @@ std::vector<CudaCodeEntry> entries_of(const std::vector<unsigned char>& bytes) {
   return out;
 }
 
+// A test case that needs a payload calls this first, before any check: its
+// "skipped:" message marks the whole test skipped in CTest
+// (SKIP_REGULAR_EXPRESSION in tests/unit/CMakeLists.txt), never passed.
 bool have(const std::string& name) {
   if (std::filesystem::exists(payload_path(name))) return true;
-  MESSAGE("skipped: test payload " << name << " was not built (nvcc or hipcc missing)");
+  MESSAGE("skipped: test payload " << name << " was not built (nvcc or hipcc missing; scripts/setup installs hipcc)");
   return false;
 }
 
@@ -214,6 +219,35 @@ TEST_CASE("match payload: bare containers and non-payloads") {
   CHECK(inspect_payload("/").error().message == "not a regular file");
 }
 
+TEST_CASE("match payload: only regular files, opened without waiting, read whole or refused") {
+  // A FIFO with no writer: open() would block forever without O_NONBLOCK.
+  std::string fifo = temp_dir() + "/payload.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto f = inspect_payload(fifo);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.error().code == ExitCode::usage);
+  CHECK(f.error().message == "not a regular file");
+  CHECK(inspect_payload("/dev/zero").error().message == "not a regular file");
+  CHECK(inspect_payload("/dev/null").error().message == "not a regular file");
+  // A file that yields fewer bytes than its size, as one truncated while it is
+  // read does (read, not mapped: no SIGBUS). sysfs attributes report 4096.
+  const std::string short_file = "/sys/devices/system/cpu/online";
+  struct stat st{};
+  if (::stat(short_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 4096) {
+    auto s = inspect_payload(short_file);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == ExitCode::usage);
+    CHECK(s.error().message.rfind("the file changed size while it was read (4096 bytes, then ", 0) == 0);
+  } else {
+    FAIL_CHECK("no sysfs attribute of size 4096 at " << short_file << " to stand for a truncated file");
+  }
+  // Still a regular file, read whole: the same answer as from memory.
+  std::string text = "#!/bin/sh\nexit 0\n";
+  std::string script = temp_dir() + "/run.sh";
+  std::ofstream(script) << text;
+  CHECK(inspect_payload(script).error().message == "not an ELF file, a fatbin or an offload bundle");
+}
+
 TEST_CASE("match payload: an ELF without GPU code, and a truncated ELF") {
   auto ls = inspect_payload("/bin/sh");
   REQUIRE(ls.ok());
@@ -221,6 +255,9 @@ TEST_CASE("match payload: an ELF without GPU code, and a truncated ELF") {
   CHECK(ls->hip.empty());
   CHECK(ls->runtimes.empty());
   CHECK(ls->format == "elf-executable");
+}
+
+TEST_CASE("match payload: truncated copies of an nvcc-built ELF") {
   if (!have("sm80")) return;
   std::string bytes = read_file(payload_path("sm80"));
   // Cut inside the .nv_fatbin section and at the section headers.

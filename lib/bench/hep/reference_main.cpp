@@ -17,6 +17,7 @@
 #include "core/document.hpp"
 #include "core/io.hpp"
 #include "core/stats.hpp"
+#include "core/units.hpp"
 #include "core/version.hpp"
 
 namespace {
@@ -56,7 +57,8 @@ gpukit::json machine_description(int threads, const std::string& note) {
   m["cpu_model"] = first_field("/proc/cpuinfo", "model name");
   m["logical_cpus"] = std::thread::hardware_concurrency();
   m["threads_used"] = threads;
-  m["memory_bytes"] = mem.empty() ? gpukit::json(nullptr) : gpukit::json(std::stoull(mem) * 1024);
+  const auto kib = gpukit::parse_integer<std::uint64_t>(mem.substr(0, mem.find(' ')));
+  m["memory_bytes"] = kib ? gpukit::json(*kib * 1024) : gpukit::json(nullptr);
   m["os"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
   m["gpu"] = nullptr;
   m["driver"] = nullptr;

@@ -132,6 +132,9 @@ using half2 = __half2;
 using bfloat162 = __nv_bfloat162;
 inline constexpr bool has_bf16 = true;
 inline constexpr int bf16_min_cc_major = 8;  // BF16 arithmetic from sm_80
+// The same bound for the preprocessor, as __CUDA_ARCH__ spells it.
+#define GPUKIT_CUDA_BF16_MIN_ARCH 800
+static_assert(GPUKIT_CUDA_BF16_MIN_ARCH == bf16_min_cc_major * 100);
 
 template <class P>
 struct PackedOps;
@@ -148,7 +151,20 @@ struct PackedOps<half2> {
 template <>
 struct PackedOps<bfloat162> {
   __device__ static bfloat162 make(float lo, float hi) { return __floats2bfloat162_rn(lo, hi); }
-  __device__ static bfloat162 fma(bfloat162 a, bfloat162 b, bfloat162 c) { return __hfma2(a, b, c); }
+  // cuda_bf16.hpp has the packed BF16 FMA only from sm_80. The fatbin's older
+  // architectures get a body that traps and never runs: the host refuses
+  // fma_bf16 below bf16_min_cc_major (GpuDevice::unavailable_kernel, checked
+  // again at launch), so such a GPU reports the workload skipped, not a number.
+  __device__ static bfloat162 fma(bfloat162 a, bfloat162 b, bfloat162 c) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < GPUKIT_CUDA_BF16_MIN_ARCH
+    (void)a;
+    (void)b;
+    __trap();
+    return c;
+#else
+    return __hfma2(a, b, c);
+#endif
+  }
   __device__ static void split(bfloat162 v, float& lo, float& hi) {
     float2 f = __bfloat1622float2(v);
     lo = f.x;
