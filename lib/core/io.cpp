@@ -70,6 +70,8 @@ Status write_stdout(const std::string& text) {
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
   ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  // Whatever the tool put through std::cout goes first, under the same mask.
+  std::cout.flush();
   Status st = write_all(STDOUT_FILENO, text, "<stdout>");
   if (!st && !sigismember(&old, SIGPIPE)) {
     timespec zero{};
@@ -175,7 +177,6 @@ Status write_file_atomic(const std::string& path, const std::string& text, bool 
 
 Status write_output(const std::string& text, const std::optional<std::string>& output_path) {
   if (output_path && *output_path != "-") return write_file_atomic(*output_path, text);
-  std::cout.flush();
   return write_stdout(text);
 }
 

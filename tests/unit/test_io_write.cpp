@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "core/io.hpp"
 #include "test_support.hpp"
@@ -39,10 +40,12 @@ struct ScopedUmask {
 // Points standard output at `fd` for the life of the object.
 struct ScopedStdout {
   int saved;
-  explicit ScopedStdout(int fd) : saved(::dup(STDOUT_FILENO)) { ::dup2(fd, STDOUT_FILENO); }
+  // doctest's own output, buffered in std::cout, must not go there.
+  explicit ScopedStdout(int fd) : saved((std::cout.flush(), ::dup(STDOUT_FILENO))) { ::dup2(fd, STDOUT_FILENO); }
   ~ScopedStdout() {
     ::dup2(saved, STDOUT_FILENO);
     ::close(saved);
+    std::cout.clear();
   }
 };
 
