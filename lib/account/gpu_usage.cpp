@@ -290,6 +290,7 @@ Attribution GpuUsage::attribution() const {
 json GpuUsage::to_json() const {
   json j;
   j["uuid"] = device_.uuid;
+  j["status"] = timed_out_ ? "timeout" : "ok";
   j["kind"] = device_.mig ? "mig" : "gpu";
   j["parent_uuid"] = device_.parent_uuid.empty() ? json(nullptr) : json(device_.parent_uuid);
   j["model"] = device_.model;

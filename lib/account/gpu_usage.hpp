@@ -82,6 +82,10 @@ class GpuUsage {
   Attribution attribution() const;  // the method that covered most of the time
   double gap_s() const { return gap_s_; }
   int counter_resets() const { return counter_resets_; }
+  // A telemetry call for the device did not return: it is no longer read
+  // (GuardedTelemetry), and its record says "timeout" from then on.
+  void mark_timed_out() { timed_out_ = true; }
+  bool timed_out() const { return timed_out_; }
 
   // The figures of the latest poll, for the time series (prmon's per-sample
   // GPU columns): percentages of a physical GPU, the job's memory, its power.
@@ -124,6 +128,7 @@ class GpuUsage {
   double gap_s_ = 0;
   std::vector<Gap> gaps_;
   int polls_ = 0;
+  bool timed_out_ = false;
   Latest latest_;
 };
 

@@ -253,6 +253,7 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
     a["normalised"] = nullptr;
   }
   a["problems"] = m.problems;
+  a["degraded"] = m.degraded;
   return a;
 }
 

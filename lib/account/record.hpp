@@ -85,6 +85,9 @@ struct AccountMeta {
   std::vector<std::string> signals_forwarded;
   std::vector<int> descendants_left;
   std::vector<std::string> problems;
+  // gpuaccount's own failures that cost part of the record (a step that threw,
+  // an output that could not be written): "step: reason". Empty when none.
+  std::vector<std::string> degraded;
   std::string telemetry;  // "nvml", or "" with the reason in problems
 };
 

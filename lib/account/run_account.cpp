@@ -4,18 +4,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "account/account.hpp"
 #include "account/formats.hpp"
 #include "account/gpu_usage.hpp"
+#include "account/guarded_telemetry.hpp"
 #include "account/held_devices.hpp"
 #include "account/proc_tree.hpp"
 #include "account/record.hpp"
@@ -37,39 +41,10 @@ double monotonic_s() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
 }
 
-// write_file_atomic without the fsync: every interval's record must survive
-// the death of gpuaccount, which the rename guarantees (the page cache outlives
-// the process); surviving a power cut is the final write's job. An fsync per
-// interval would stall sampling on a busy shared file system.
-Status replace_file(const std::string& path, const std::string& text) {
-  std::string dir = ".", base = path;
-  if (auto slash = path.rfind('/'); slash != std::string::npos) {
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-    base = path.substr(slash + 1);
-  }
-  std::string tmp = dir + "/." + base + ".XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return usage_error(std::string("cannot create a temporary file: ") + std::strerror(errno), path);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return usage_error(std::string("cannot write: ") + std::strerror(err), path);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::fchmod(fd, 0644);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return usage_error(std::string("cannot rename into place: ") + std::strerror(err), path);
-  }
-  return {};
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", s);
+  return buf;
 }
 
 std::optional<int> affinity_cores() {
@@ -89,19 +64,40 @@ std::map<std::string, std::string> visibility_variables(const std::map<std::stri
   return out;
 }
 
+// Longest --interval and --duration accepted: a day between samples, a year of
+// node sampling. Shorter than --interval's minimum, the samples would cost more
+// than they measure (a rewrite of every output each time).
+constexpr double min_interval_s = 0.1;
+constexpr double max_interval_s = 86400;
+constexpr double max_duration_s = 366 * 86400.0;
+
 class Session {
  public:
   explicit Session(AccountOptions& o) : o_(o) {}
   Result<int> run();
 
  private:
+  Status check_options() const;
+  Result<int> run_wrapped();
+  Result<int> run_observer();
+  void prepare_while_running();
   Status prepare();
+  Status read_inputs();
+  void probe_node();
+  void open_devices(const std::map<std::string, std::string>& env);
+  Status sample_until_done(std::string& end_status);
+  void wait_unaccounted();
+  Result<int> finish(const std::string& end_status);
   void tick(bool final_sample);
   void poll_gpus(double now, const std::set<int>& job);
+  void add_series_row();
   json section() const;
   Result<std::string> render(const json& account);
   Status write_outputs(bool final_write);
   void note(const std::string& problem);
+  void degrade(const std::string& step, const std::string& reason, bool say = true);
+  template <class F>
+  bool contained(const char* step, F&& f);
   void warn_once(const std::string& key, const std::string& message);
   Result<int> give_up(const Error& e);
 
@@ -117,7 +113,7 @@ class Session {
   std::vector<GpuUsage> gpus_;
   std::map<std::string, std::size_t> gpu_index_;
   std::map<std::string, std::uint64_t> cursors_;
-  std::unique_ptr<TelemetrySource> telemetry_;
+  std::unique_ptr<GuardedTelemetry> telemetry_;
   std::vector<std::string> telemetry_devices_;
   json inventory_ = json::array();
   std::optional<BenchmarkScores> scores_;
@@ -138,8 +134,39 @@ void Session::warn_once(const std::string& key, const std::string& message) {
   if (warned_.insert(key).second) warn("gpuaccount", o_.common, message);
 }
 
-// Before the payload starts, a failure to set up the accounting must not stop
-// it: the payload then runs without accounting, in gpuaccount's place.
+// Never throws: it is what the containment of everything else calls.
+void Session::degrade(const std::string& step, const std::string& reason, bool say) {
+  try {
+    std::string entry = step + ": " + reason;
+    if (std::find(meta_.degraded.begin(), meta_.degraded.end(), entry) != meta_.degraded.end()) return;
+    meta_.degraded.push_back(entry);
+    if (say) warn_once("degraded:" + entry, "accounting degraded: " + entry);
+  } catch (...) {
+    // Out of memory even for the note: the record says less, the job goes on.
+  }
+}
+
+// One step of the accounting. Whatever it throws (std::bad_alloc, a JSON
+// library exception, std::system_error when no thread can be started) costs
+// that step's part of the record, never the payload nor its status.
+template <class F>
+bool Session::contained(const char* step, F&& f) {
+  try {
+    f();
+    return true;
+  } catch (const std::bad_alloc&) {
+    degrade(step, "out of memory");
+  } catch (const std::exception& e) {
+    degrade(step, e.what());
+  } catch (...) {
+    degrade(step, "unknown exception");
+  }
+  return false;
+}
+
+// Before the payload starts, a failure to set up the supervision (no signalfd,
+// no fork) must not stop it: the payload then runs without accounting, in
+// gpuaccount's place.
 Result<int> Session::give_up(const Error& e) {
   if (mode_ != "wrap") return e;
   warn("gpuaccount", o_.common, e.what() + "; running the command without accounting");
@@ -153,15 +180,39 @@ Result<int> Session::give_up(const Error& e) {
   return err == ENOENT ? 127 : 126;
 }
 
-Status Session::prepare() {
-  // Document: in wrap mode standard input belongs to the payload.
-  if (mode_ == "wrap") {
-    if (o_.common.input) {
-      auto d = read_document(o_.common.input, o_.common.limits);
-      if (!d) return d.error();
-      if (*d) doc_ = std::move(**d);
-    }
-  } else {
+// Everything that can be refused is refused here, before anything starts: in
+// wrap mode a payload is never started under options that cannot be honoured.
+Status Session::check_options() const {
+  int modes = (o_.command.empty() ? 0 : 1) + (o_.pid ? 1 : 0) + (o_.node ? 1 : 0);
+  if (modes != 1) return usage_error("give exactly one of: -- COMMAND, --pid PID, --node");
+  if (o_.duration_s && !o_.node) return usage_error("is only for --node", "--duration");
+  if (o_.common.format == "apel" && o_.node) return usage_error("APEL records are per job; not with --node", "--format apel");
+  auto in_range = [](double v, double low, double high, bool low_inclusive) {
+    return std::isfinite(v) && (low_inclusive ? v >= low : v > low) && v <= high;
+  };
+  if (!in_range(o_.interval_s, min_interval_s, max_interval_s, true))
+    return usage_error("must be a number of seconds from " + format_seconds(min_interval_s) + " to " +
+                           format_seconds(max_interval_s) + ", not " + format_seconds(o_.interval_s),
+                       "--interval");
+  if (o_.duration_s && !in_range(*o_.duration_s, 0, max_duration_s, false))
+    return usage_error("must be a number of seconds above 0 and at most " + format_seconds(max_duration_s) + ", not " +
+                           format_seconds(*o_.duration_s),
+                       "--duration");
+  if (!std::isfinite(o_.common.timeout_s) || o_.common.timeout_s <= 0)
+    return usage_error("must be a positive number of seconds, not " + format_seconds(o_.common.timeout_s), "--timeout");
+  if (o_.pid && *o_.pid <= 0) return usage_error("must be a process id above 0", "--pid");
+  // Outputs that would replace a device node or a FIFO are refused now, not
+  // at the first interval.
+  for (const auto* path : {&o_.common.output, &o_.series, &o_.prometheus})
+    if (*path && **path != "-")
+      if (auto target = output_target(**path); !target && target.error().code == ExitCode::usage) return target.error();
+  return {};
+}
+
+// The input document and the benchmark scores. In wrap mode standard input
+// belongs to the payload.
+Status Session::read_inputs() {
+  if (mode_ != "wrap" || o_.common.input) {
     auto d = read_document(o_.common.input, o_.common.limits);
     if (!d) return d.error();
     if (*d) doc_ = std::move(**d);
@@ -179,7 +230,10 @@ Status Session::prepare() {
     if (!s) return s.error();
     scores_ = *s;
   }
+  return {};
+}
 
+void Session::probe_node() {
   ProbeRequest request;
   request.timeout_s = o_.common.timeout_s;
   if (auto st = ensure_probed(doc_, request); !st) {
@@ -188,22 +242,12 @@ Status Session::prepare() {
     if (auto again = ensure_probed(doc_, request); !again) note("probe: " + again.error().what());
   }
   if (const json* g = doc_.section("gpus"); g && g->is_array()) inventory_ = *g;
+}
 
-  std::map<std::string, std::string> env;
-  if (mode_ == "attach") {
-    if (auto e = process_environment(*o_.pid)) env = *e;
-    else {
-      env = own_environment();
-      note("the environment of pid " + std::to_string(*o_.pid) + " is unreadable: identity and visible devices from gpuaccount's own");
-    }
-  } else {
-    env = own_environment();
-  }
-  identity_ = resolve_identity(o_.identity, env, affinity_cores());
-
+void Session::open_devices(const std::map<std::string, std::string>& env) {
   auto telemetry = open_telemetry(o_.common.timeout_s);
   if (telemetry) {
-    telemetry_ = std::move(*telemetry);
+    telemetry_ = std::make_unique<GuardedTelemetry>(std::move(*telemetry));
     telemetry_devices_ = telemetry_->devices();
     meta_.telemetry = telemetry_->vendor();
   } else {
@@ -215,21 +259,69 @@ Status Session::prepare() {
       gpu_index_[uuid] = gpus_.size();
       gpus_.emplace_back(describe_device(inventory_, uuid), true);
     }
-  } else {
-    HeldDevices held = resolve_held_devices(inventory_, visible_section(inventory_, visibility_variables(env)));
-    for (const auto& p : held.problems) note(p);
-    for (auto& d : held.devices) {
-      if (!telemetry_) {
-        warn_once("telemetry", "the job holds GPUs but " + telemetry.error().what() + "; accounting the CPU side only");
-        break;
-      }
-      if (std::find(telemetry_devices_.begin(), telemetry_devices_.end(), d.uuid) == telemetry_devices_.end())
-        note("visible device " + d.uuid + " is not listed by the telemetry; its figures are gaps");
-      gpu_index_[d.uuid] = gpus_.size();
-      gpus_.emplace_back(d, false);
-    }
+    return;
   }
+  HeldDevices held = resolve_held_devices(inventory_, visible_section(inventory_, visibility_variables(env)));
+  for (const auto& p : held.problems) note(p);
+  for (auto& d : held.devices) {
+    if (!telemetry_) {
+      warn_once("telemetry", "the job holds GPUs but " + telemetry.error().what() + "; accounting the CPU side only");
+      break;
+    }
+    if (std::find(telemetry_devices_.begin(), telemetry_devices_.end(), d.uuid) == telemetry_devices_.end())
+      note("visible device " + d.uuid + " is not listed by the telemetry; its figures are gaps");
+    gpu_index_[d.uuid] = gpus_.size();
+    gpus_.emplace_back(d, false);
+  }
+}
+
+// Each part is contained on its own: a failure costs its part of the record.
+// An unreadable input is returned (attach and node mode fail with it; wrap mode
+// records it and goes on).
+Status Session::prepare() {
+  Status inputs;
+  contained("input", [&] { inputs = read_inputs(); });
+  if (!inputs && mode_ != "wrap") return inputs;
+  if (!inputs) degrade("input", inputs.error().what() + "; accounted without it");
+  contained("probe", [&] { probe_node(); });
+  std::map<std::string, std::string> env;
+  contained("identity", [&] {
+    if (mode_ == "attach") {
+      if (auto e = process_environment(*o_.pid)) {
+        env = *e;
+      } else {
+        env = own_environment();
+        note("the environment of pid " + std::to_string(*o_.pid) +
+             " is unreadable: identity and visible devices from gpuaccount's own");
+      }
+    } else {
+      env = own_environment();
+    }
+    identity_ = resolve_identity(o_.identity, env, affinity_cores());
+  });
+  contained("telemetry", [&] { open_devices(env); });
   return {};
+}
+
+// Wrap mode: the payload runs already. The node is probed and the telemetry
+// opened on a worker thread (about 50 ms, more when a driver is slow), while
+// this thread goes on forwarding signals and reaping.
+void Session::prepare_while_running() {
+  std::atomic<bool> done{false};
+  auto work = [this, &done] {
+    contained("setup", [&] { (void)prepare(); });
+    done.store(true);
+  };
+  std::thread worker;
+  try {
+    worker = std::thread(work);
+  } catch (const std::exception& e) {
+    degrade("setup", std::string("no thread to probe while the command runs (") + e.what() + "); probed first");
+    work();
+    return;
+  }
+  while (!done.load()) sup_->wait(0.005);
+  worker.join();
 }
 
 void Session::poll_gpus(double now, const std::set<int>& job) {
@@ -275,6 +367,12 @@ void Session::poll_gpus(double now, const std::set<int>& job) {
     }
     gpus_[held->second].add(poll, job);
   }
+  for (auto& g : gpus_)
+    if (!g.timed_out() && telemetry_->timed_out(g.device().uuid)) {
+      g.mark_timed_out();
+      note("device " + g.device().uuid + ": a telemetry call did not return within " + format_seconds(o_.common.timeout_s) +
+           " s; the device is not read again and the rest of the job is a gap");
+    }
   // Visible devices the telemetry does not list are gaps throughout.
   for (auto& g : gpus_) {
     if (std::find(telemetry_devices_.begin(), telemetry_devices_.end(), g.device().uuid) != telemetry_devices_.end()) continue;
@@ -309,43 +407,44 @@ void Session::tick(bool final_sample) {
       }
     }
   }
-  poll_gpus(now, job);
+  contained("gpu sample", [&] { poll_gpus(now, job); });
   if (t0_ > 0) ++meta_.samples;
   meta_.wall_s = t0_ > 0 ? now - t0_ : 0;
-
-  if (o_.series && t0_ > 0) {
-    SeriesRow r;
-    r.time = static_cast<long long>(std::time(nullptr));
-    r.wtime = meta_.wall_s;
-    const TreeReading& t = cpu_.last();
-    r.utime = cpu_.utime_s();
-    r.stime = cpu_.stime_s();
-    r.nprocs = t.processes;
-    r.nthreads = t.threads;
-    r.pss = t.pss_kb;
-    r.rss = t.rss_kb;
-    r.swap = t.swap_kb;
-    r.vmem = t.vmem_kb;
-    r.rchar = t.rchar;
-    r.read_bytes = t.read_bytes;
-    r.wchar = t.wchar;
-    r.write_bytes = t.write_bytes;
-    for (const auto& g : gpus_) {
-      r.ngpus += 1;
-      r.gpusmpct += g.latest().sm_pct;
-      r.gpumempct += g.latest().memory_util_pct;
-      r.gpufbmem += g.latest().memory_bytes / 1024;
-      r.gpu_power_w += g.latest().power_w;
-      r.gpu_energy_j += g.energy_j().value_or(0);
-      r.gpu_active_s += g.active_s().value_or(0);
-    }
-    series_ += series_row(r);
-  }
+  if (o_.series && t0_ > 0) contained("series", [&] { add_series_row(); });
   if (t0_ > 0 && !final_sample) {
     bool first = !written_once_;
     Status st = write_outputs(false);
     if (first) first_write_ = st;
   }
+}
+
+void Session::add_series_row() {
+  SeriesRow r;
+  r.time = static_cast<long long>(std::time(nullptr));
+  r.wtime = meta_.wall_s;
+  const TreeReading& t = cpu_.last();
+  r.utime = cpu_.utime_s();
+  r.stime = cpu_.stime_s();
+  r.nprocs = t.processes;
+  r.nthreads = t.threads;
+  r.pss = t.pss_kb;
+  r.rss = t.rss_kb;
+  r.swap = t.swap_kb;
+  r.vmem = t.vmem_kb;
+  r.rchar = t.rchar;
+  r.read_bytes = t.read_bytes;
+  r.wchar = t.wchar;
+  r.write_bytes = t.write_bytes;
+  for (const auto& g : gpus_) {
+    r.ngpus += 1;
+    r.gpusmpct += g.latest().sm_pct;
+    r.gpumempct += g.latest().memory_util_pct;
+    r.gpufbmem += g.latest().memory_bytes / 1024;
+    r.gpu_power_w += g.latest().power_w;
+    r.gpu_energy_j += g.energy_j().value_or(0);
+    r.gpu_active_s += g.active_s().value_or(0);
+  }
+  series_ += series_row(r);
 }
 
 json Session::section() const { return account_section(meta_, identity_, cpu_, cgroup_, gpus_, scores_); }
@@ -357,85 +456,156 @@ Result<std::string> Session::render(const json& account) {
   if (f == "apel") return render_apel(account);
   Document d = doc_;
   d.set_section("account", account);
-  return d.dump();
+  try {
+    return d.dump();
+  } catch (const std::exception& e) {
+    // Text the JSON library refuses (invalid UTF-8 that slipped through): the
+    // record is still written, with U+FFFD in place of the bad bytes.
+    degrade("render", e.what());
+    return d.root().dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  }
 }
 
 // Problems are warned about once; the first is returned from the final write
-// so that attach and node mode can fail with it (wrap mode never does).
+// so that attach and node mode can fail with it. In wrap mode the payload's
+// status stands: a lost record is said on stderr (even with -q) and in the
+// record's `degraded` where another output still carries it.
 Status Session::write_outputs(bool final_write) {
-  meta_.end_time = final_write ? utc_timestamp() : "";
-  json account = section();
   Status first;
   auto failed = [&](const std::string& key, const Error& e) {
+    degrade("write", e.what(), false);  // said here, once
     bool returned = (final_write || !written_once_) && mode_ != "wrap";  // tool_main prints it
-    if (!returned) warn_once(key, e.what());
+    if (final_write && mode_ == "wrap") std::cerr << "gpuaccount: " << e.what() << "\n";
+    else if (!returned) warn_once(key, e.what());
     if (first) first = e;
+  };
+  auto attempt = [&](const char* what, auto&& f) {
+    try {
+      f();
+    } catch (const std::bad_alloc&) {
+      failed(std::string("write:") + what, environment_error("out of memory", what));
+    } catch (const std::exception& e) {
+      failed(std::string("write:") + what, environment_error(e.what(), what));
+    }
   };
   auto put = [&](const std::optional<std::string>& path, const std::string& text, const char* what) {
     if (!path) return;
-    Status st = final_write ? write_file_atomic(*path, text) : replace_file(*path, text);
+    // Every interval's file must survive the death of gpuaccount, which the
+    // rename guarantees; surviving a power cut is the final write's job (an
+    // fsync per interval would stall sampling on a busy shared file system).
+    Status st = write_file_atomic(*path, text, final_write);
     if (!st) failed(std::string("write:") + what, st.error());
   };
+  // The series first: a failure to write it is then in the record.
+  attempt("series", [&] { put(o_.series, series_header() + series_, "series"); });
+  json account;
+  attempt("record", [&] {
+    meta_.end_time = final_write ? utc_timestamp() : "";
+    account = section();
+  });
+  if (!account.is_object()) return first;
   bool to_stdout = !o_.common.output || *o_.common.output == "-";
-  put(o_.series, series_header() + series_, "series");
-  put(o_.prometheus, render_prometheus(account), "prometheus");
+  attempt("prometheus", [&] { put(o_.prometheus, render_prometheus(account), "prometheus"); });
   if (!to_stdout || final_write) {
-    auto text = render(account);
-    if (!text) failed("render", Error{text.error().code, "no " + o_.common.format + " output: " + text.error().message, text.error().context});
-    else if (!to_stdout) put(o_.common.output, *text, "output");
-    // Standard output last, and not at all when attach or node mode is about to
-    // fail: a pipe never carries half a result.
-    else if (first || mode_ == "wrap") std::cout << *text << std::flush;
+    attempt("output", [&] {
+      auto text = render(account);
+      if (!text) {
+        failed("render", Error{text.error().code, "no " + o_.common.format + " output: " + text.error().message,
+                               text.error().context});
+      } else if (!to_stdout) {
+        put(o_.common.output, *text, "output");
+      } else if (first || mode_ == "wrap") {
+        // Standard output last, and not at all when attach or node mode is
+        // about to fail: a pipe never carries half a result.
+        if (Status st = write_output(*text, std::nullopt); !st) failed("write:stdout", st.error());
+      }
+    });
   }
   written_once_ = true;
   return first;
 }
 
 Result<int> Session::run() {
-  int modes = (o_.command.empty() ? 0 : 1) + (o_.pid ? 1 : 0) + (o_.node ? 1 : 0);
   mode_ = !o_.command.empty() ? "wrap" : o_.pid ? "attach" : "node";
+  if (auto st = check_options(); !st) {
+    if (mode_ != "wrap") return st.error();
+    Error e = st.error();
+    e.message += "; the command was not started";
+    return e;
+  }
   meta_.mode = mode_;
   meta_.interval_s = o_.interval_s;
   meta_.command = o_.command;
-  if (modes != 1) return give_up(usage_error("give exactly one of: -- COMMAND, --pid PID, --node"));
-  if (o_.duration_s && !o_.node) return give_up(usage_error("is only for --node", "--duration"));
-  if (o_.common.format == "apel" && o_.node)
-    return give_up(usage_error("APEL records are per job; not with --node", "--format apel"));
-  if (!(o_.interval_s > 0)) return give_up(usage_error("must be positive", "--interval"));
-
-  // Signals are blocked before any thread (the telemetry's deadline workers)
-  // exists, so that every thread inherits the mask.
+  // Signals are blocked before any thread (the telemetry's deadline workers,
+  // the probe) exists, so that every thread inherits the mask.
   auto sup = Supervisor::create();
   if (!sup) return give_up(sup.error());
   sup_.emplace(std::move(*sup));
-  if (mode_ == "attach") {
-    meta_.pid = *o_.pid;
-    if (auto st = sup_->watch(*o_.pid); !st) return st.error();
-  }
-  if (auto st = prepare(); !st) return give_up(st.error());
+  return mode_ == "wrap" ? run_wrapped() : run_observer();
+}
 
-  // Baseline before the payload starts: the energy counter's first reading and
-  // the process cursors, so that even a job shorter than the interval is counted.
-  tick(false);
+// The payload first, within a few milliseconds of gpuaccount's start; the
+// accounting is set up while it runs. From here on nothing gpuaccount does can
+// take the payload's status: failures are contained, and a crash falls back on
+// arm_last_resort().
+Result<int> Session::run_wrapped() {
   meta_.start_time = utc_timestamp();
   t0_ = monotonic_s();
-  if (mode_ == "wrap") {
-    auto pid = sup_->spawn(o_.command);
-    if (!pid) return give_up(pid.error());
-    root_ = *pid;
-    meta_.pid = *pid;
+  auto pid = sup_->spawn(o_.command);
+  if (!pid) return give_up(pid.error());
+  root_ = *pid;
+  arm_last_resort(root_);
+  std::string end_status = "complete";
+  contained("start", [&] {
+    meta_.pid = root_;
+    meta_.status = "running";
     if (!sup_->exec_error().empty()) {
       std::cerr << "gpuaccount: " << sup_->exec_error() << "\n";
       note("the command could not be started: " + sup_->exec_error());
     }
-  } else if (mode_ == "attach") {
-    root_ = *o_.pid;
-  }
-  meta_.status = "running";
-  tick(false);
-  if (!first_write_ && mode_ != "wrap") return first_write_.error();
+  });
+  prepare_while_running();
+  bool ran = contained("sampling", [&] { (void)sample_until_done(end_status); });
+  if (!ran) wait_unaccounted();
+  return finish(end_status);
+}
 
+// Whatever broke the sampling loop, the payload is still waited for (and its
+// signals forwarded) until it ends.
+void Session::wait_unaccounted() {
+  try {
+    while (!sup_->payload_exit()) sup_->wait(1.0);
+  } catch (...) {
+    // Nothing left but the last resort: wait for the payload there.
+    std::terminate();
+  }
+}
+
+Result<int> Session::run_observer() {
+  if (mode_ == "attach") {
+    meta_.pid = *o_.pid;
+    if (auto st = sup_->watch(*o_.pid); !st) return st.error();
+  }
+  if (auto st = prepare(); !st) return st.error();
+  // Baseline: the energy counter's first reading and the process cursors.
+  contained("sample", [&] { tick(false); });
+  meta_.start_time = utc_timestamp();
+  t0_ = monotonic_s();
+  if (mode_ == "attach") root_ = *o_.pid;
+  meta_.status = "running";
   std::string end_status = "complete";
+  Status sampled;
+  contained("sampling", [&] { sampled = sample_until_done(end_status); });
+  if (!sampled) return sampled.error();
+  return finish(end_status);
+}
+
+// Samples every interval until the payload or the target ends, --duration
+// passes or a stop is requested. Only attach and node mode stop on an error:
+// the first write failed.
+Status Session::sample_until_done(std::string& end_status) {
+  contained("sample", [&] { tick(false); });
+  if (!first_write_ && mode_ != "wrap") return first_write_;
   double next = t0_ + o_.interval_s;
   bool done = mode_ == "wrap" && sup_->payload_exit().has_value();
   while (!done) {
@@ -460,35 +630,44 @@ Result<int> Session::run() {
     }
     if (done) break;
     if (monotonic_s() >= next - 1e-4) {
-      tick(false);
+      contained("sample", [&] { tick(false); });
       next += o_.interval_s;
       // After a stall (a slow driver call) sample on, not in a burst.
       if (next < monotonic_s()) next = monotonic_s() + o_.interval_s;
     }
   }
-  if (mode_ == "wrap") {
-    sup_->restore_terminal();
-    if (const auto& e = sup_->payload_exit()) cpu_.add_rusage(e->user_s, e->system_s, e->max_rss_kb);
-  }
-  tick(true);  // the final sample at exit
+  return {};
+}
 
-  meta_.status = end_status;
+// The final sample and record. Never left "running" by gpuaccount's own end:
+// whatever fails here, the status is set before the last write.
+Result<int> Session::finish(const std::string& end_status) {
   int status = 0;
   if (mode_ == "wrap") {
-    const auto& e = sup_->payload_exit();
-    if (e) {
-      status = e->status;
-      meta_.exit_status = e->status;
-      meta_.exit_code = e->exit_code;
-      if (e->signal) meta_.exit_signal = signal_name(*e->signal);
-    }
-    meta_.signals_forwarded = sup_->forwarded();
-    meta_.descendants_left = sup_->remaining_descendants();
-    if (!meta_.descendants_left.empty())
-      note(std::to_string(meta_.descendants_left.size()) + " descendant process(es) outlived the command and were left running");
+    sup_->restore_terminal();
+    if (const auto& e = sup_->payload_exit()) status = e->status;
+    contained("exit", [&] {
+      if (const auto& e = sup_->payload_exit()) cpu_.add_rusage(e->user_s, e->system_s, e->max_rss_kb);
+    });
   }
-  if (meta_.wall_s < o_.interval_s)
-    note("the job was shorter than the interval: its figures come from the samples at its start and exit");
+  contained("sample", [&] { tick(true); });
+  meta_.status = end_status;
+  contained("exit", [&] {
+    if (mode_ == "wrap") {
+      if (const auto& e = sup_->payload_exit()) {
+        meta_.exit_status = e->status;
+        meta_.exit_code = e->exit_code;
+        if (e->signal) meta_.exit_signal = signal_name(*e->signal);
+      }
+      meta_.signals_forwarded = sup_->forwarded();
+      meta_.descendants_left = sup_->remaining_descendants();
+      if (!meta_.descendants_left.empty())
+        note(std::to_string(meta_.descendants_left.size()) +
+             " descendant process(es) outlived the command and were left running");
+    }
+    if (meta_.wall_s < o_.interval_s)
+      note("the job was shorter than the interval: its figures come from the samples at its start and exit");
+  });
   Status written = write_outputs(true);
   if (!written && mode_ != "wrap") return written.error();
   return status;

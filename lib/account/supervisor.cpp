@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <exception>
+#include <vector>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +25,11 @@
 namespace gpukit {
 
 namespace {
+
+// What the last-resort handlers need, in the only form a signal handler can
+// reach: the payload, and its status once the supervisor has reaped it.
+std::atomic<pid_t> last_resort_payload{-1};
+std::atomic<int> last_resort_status{-1};
 
 sigset_t handled_set() {
   sigset_t set;
@@ -208,6 +216,7 @@ void Supervisor::finish_payload(int st) {
     e.max_rss_kb = static_cast<std::uint64_t>(ru.ru_maxrss);
   }
   exit_ = e;
+  last_resort_status.store(e.status);
 }
 
 void Supervisor::reap() {
@@ -272,16 +281,59 @@ void Supervisor::restore_terminal() {
   gave_terminal_ = false;
 }
 
-int exec_payload_unaccounted(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--") != 0) continue;
-    if (i + 1 >= argc) return -1;
-    ::execvp(argv[i + 1], argv + i + 1);
-    int err = errno;
-    std::cerr << "gpuaccount: " << argv[i + 1] << ": " << std::strerror(err) << "\n";
-    return exec_failure_status(err);
+namespace {
+
+int status_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+// Async-signal-safe calls only: it runs in a signal handler.
+[[noreturn]] void outlive_gpuaccount() {
+  static const char message[] =
+      "gpuaccount: internal failure: accounting stopped; waiting for the command to return its status\n";
+  ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  (void)ignored;
+  pid_t payload = last_resort_payload.load();
+  sigset_t set = handled_set();
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  for (;;) {
+    for (;;) {
+      int st = 0;
+      pid_t pid = ::waitpid(-1, &st, WNOHANG);
+      if (pid == payload) ::_exit(status_of(st));
+      if (pid < 0 && errno == ECHILD) {
+        int known = last_resort_status.load();
+        ::_exit(known >= 0 ? known : 1);
+      }
+      if (pid <= 0) break;
+    }
+    timespec second{1, 0};
+    siginfo_t info{};
+    int sig = ::sigtimedwait(&set, &info, &second);
+    if (sig > 0 && sig != SIGCHLD && ::kill(-payload, sig) != 0) ::kill(payload, sig);
   }
-  return -1;
+}
+
+void on_fatal_signal(int) { outlive_gpuaccount(); }
+
+}  // namespace
+
+void arm_last_resort(pid_t payload) {
+  last_resort_payload.store(payload);
+  std::set_terminate([] { outlive_gpuaccount(); });
+  // An own stack, so that a stack overflow can still be handled.
+  static std::vector<char> alternate(1 << 16);
+  stack_t ss{};
+  ss.ss_sp = alternate.data();
+  ss.ss_size = alternate.size();
+  ::sigaltstack(&ss, nullptr);
+  struct sigaction fatal{};
+  fatal.sa_handler = on_fatal_signal;
+  fatal.sa_flags = SA_ONSTACK;
+  sigemptyset(&fatal.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &fatal, nullptr);
 }
 
 }  // namespace gpukit

@@ -94,9 +94,11 @@ class Supervisor {
   std::string exec_error_;
 };
 
-// The payload after `--` in argv, run in place of gpuaccount when the
-// accounting cannot even start (its options did not parse): execvp, or
-// 127/126 on failure. Returns only when there is no `--` with a command.
-int exec_payload_unaccounted(int argc, char** argv);
+// Once a payload runs, gpuaccount must not take it down with it. After
+// arm_last_resort(), a std::terminate or a fatal signal in gpuaccount (SIGSEGV,
+// SIGBUS, SIGFPE, SIGILL, SIGABRT) no longer kills it: one line on stderr, then
+// it goes on forwarding signals to the payload's group, waits for the payload
+// and exits with its status (the record is then left as last written).
+void arm_last_resort(pid_t payload);
 
 }  // namespace gpukit

@@ -39,14 +39,17 @@ bool wait_for(const std::function<bool()>& condition, double seconds = 20) {
 struct Background {
   pid_t pid = -1;
   std::string out, err;
-  Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  // Standard output goes to a file of the test, or to `stdout_path`, or to
+  // the descriptor `stdout_fd`.
+  Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+             const std::string& stdout_path = "", int stdout_fd = -1) {
     std::string dir = temp_dir();
-    out = dir + "/stdout";
+    out = stdout_path.empty() ? dir + "/stdout" : stdout_path;
     err = dir + "/stderr";
     pid = ::fork();
     if (pid == 0) {
       for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int o = stdout_fd >= 0 ? stdout_fd : ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int n = ::open("/dev/null", O_RDONLY);
       ::dup2(n, 0);
@@ -192,7 +195,7 @@ TEST_CASE("gpuaccount: a payload that ignores SIGTERM keeps running and is accou
   CHECK(a["wall_s"].get<double>() >= 0.9);
 }
 
-TEST_CASE("gpuaccount: a payload that forks and exits ends the job; the orphan is reported, not waited for") {
+TEST_CASE("gpuaccount: a payload that forks and exits ends the job, the orphan is reported, not waited for") {
   std::string dir = temp_dir();
   // In the background: the orphan keeps run_tool's pipes open.
   Background g({"-q", "-o", dir + "/r.json", "--", payload(), "fork-exit", dir + "/pid"});
@@ -203,7 +206,7 @@ TEST_CASE("gpuaccount: a payload that forks and exits ends the job; the orphan i
   ::kill(orphan, SIGKILL);
 }
 
-TEST_CASE("gpuaccount: SIGKILL leaves the last complete record and series on disk; the payload survives") {
+TEST_CASE("gpuaccount: SIGKILL leaves the last complete record and series on disk, the payload survives") {
   std::string dir = temp_dir();
   Background g({"-q", "--interval", "0.1", "-o", dir + "/r.json", "--series", dir + "/s.tsv", "--prometheus", dir + "/m.prom",
                 "--", "sleep", "30"});
@@ -238,16 +241,24 @@ TEST_CASE("gpuaccount: a job shorter than the interval is accounted and flagged"
 }
 
 TEST_CASE("gpuaccount: its own problems never stop the payload nor change its status") {
-  auto bad_flag = run_tool("gpuaccount", {"--no-such-flag", "--", payload(), "exit", "5"});
-  CHECK(bad_flag.exit_code == 5);
-  CHECK(bad_flag.err.find("--no-such-flag") != std::string::npos);
-  CHECK(run_tool("gpuaccount", {"--interval", "0", "--", payload(), "exit", "4"}).exit_code == 4);
-
   std::string dir = temp_dir();
   std::ofstream(dir + "/scores.json") << "{\"benchmark_type\": \"x\", \"models\": {}}";
   auto bad_scores = run_tool("gpuaccount", {"--benchmark", dir + "/scores.json", "--", payload(), "exit", "6"});
   CHECK(bad_scores.exit_code == 6);
-  CHECK(bad_scores.err.find("scores.json: has no score (gpu_per_device, models and cpu_per_core are all empty or null); running the command without accounting") != std::string::npos);
+  CHECK(bad_scores.err.find("accounting degraded: input: " + dir +
+                            "/scores.json: has no score (gpu_per_device, models and cpu_per_core are all empty or null); "
+                            "accounted without it") != std::string::npos);
+  // The record is still written, and says what it lacks.
+  json degraded = json::parse(bad_scores.out)["account"];
+  CHECK(validate_document(json::parse(bad_scores.out)) == "");
+  CHECK(degraded["status"] == "complete");
+  CHECK(degraded["exit"]["status"] == 6);
+  REQUIRE(degraded["degraded"].size() == 1);
+  CHECK(degraded["degraded"][0].get<std::string>().rfind("input: ", 0) == 0);
+
+  auto unreadable = run_tool("gpuaccount", {"-q", "-i", "/no/such/input.json", "--", payload(), "exit", "9"});
+  CHECK(unreadable.exit_code == 9);
+  CHECK(json::parse(unreadable.out)["account"]["degraded"].size() == 1);
 
   auto no_apel = run_tool("gpuaccount", {"-f", "apel", "--", payload(), "exit", "7"});
   CHECK(no_apel.exit_code == 7);
@@ -256,6 +267,172 @@ TEST_CASE("gpuaccount: its own problems never stop the payload nor change its st
 
   auto unwritable = run_tool("gpuaccount", {"-q", "--series", "/no/such/dir/s.tsv", "--", payload(), "exit", "8"});
   CHECK(unwritable.exit_code == 8);
+  // Said on stderr even with -q (the series is lost), and in the record.
+  CHECK(unwritable.err.find("/no/such/dir/s.tsv: cannot create a temporary file") != std::string::npos);
+  json a = json::parse(unwritable.out)["account"];
+  CHECK(a["status"] == "complete");
+  REQUIRE(a["degraded"].size() == 1);
+  CHECK(a["degraded"][0].get<std::string>().find("write: /no/such/dir/s.tsv") == 0);
+}
+
+TEST_CASE("gpuaccount: options out of range are refused before anything starts, the payload is not started") {
+  std::string dir = temp_dir();
+  std::string marker = dir + "/started";
+  auto refused = [&](std::vector<std::string> args, const std::string& message) {
+    CAPTURE(message);
+    for (const auto& a : std::vector<std::string>{"--", "/bin/sh", "-c", "touch " + marker + "; exit 5"}) args.push_back(a);
+    auto r = run_tool("gpuaccount", args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(message) != std::string::npos);
+    CHECK(r.err.find("the command was not started") != std::string::npos);
+    CHECK_FALSE(exists(marker));
+  };
+  refused({"--interval", "1e-9"}, "gpuaccount: --interval: must be a number of seconds from 0.1 to 86400, not 1e-09; the command was not started\n");
+  refused({"--interval", "0"}, "--interval: must be a number of seconds from 0.1 to 86400, not 0;");
+  refused({"--interval", "-1"}, "--interval: must be a number of seconds from 0.1 to 86400, not -1;");
+  refused({"--interval", "nan"}, "--interval: must be a number of seconds from 0.1 to 86400, not nan;");
+  refused({"--interval", "inf"}, "--interval: must be a number of seconds from 0.1 to 86400, not inf;");
+  refused({"--interval", "1e9"}, "--interval: must be a number of seconds from 0.1 to 86400, not 1000000000;");
+  refused({"--interval", "abc"}, "--interval");
+  refused({"--no-such-flag"}, "--no-such-flag");
+  refused({"--node"}, "give exactly one of: -- COMMAND, --pid PID, --node; the command was not started");
+  refused({"-o", "/dev/null"}, "/dev/null: exists and is not a regular file: refusing to replace it; the command was not started");
+  refused({"--series", "/dev/null"}, "/dev/null: exists and is not a regular file");
+  refused({"--prometheus", dir}, "is a directory, not a file to write");
+  // The documented minimum itself is accepted.
+  auto minimum = run_tool("gpuaccount", {"-q", "--interval", "0.1", "--", "/bin/sh", "-c", "touch " + marker + "; exit 5"});
+  CHECK(minimum.exit_code == 5);
+  CHECK(exists(marker));
+
+  for (const char* d : {"nan", "inf", "0", "-3", "1e300"}) {
+    CAPTURE(d);
+    auto r = run_tool("gpuaccount", {"--node", "--duration", d, "--interval", "0.1"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("gpuaccount: --duration: must be a number of seconds above 0 and at most 31622400, not ") == 0);
+  }
+}
+
+TEST_CASE("gpuaccount: -o onto a FIFO or a device is refused and the target left as it was") {
+  std::string dir = temp_dir();
+  std::string fifo = dir + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  auto r = run_tool("gpuaccount", {"--node", "--duration", "0.2", "--interval", "0.1", "-o", fifo});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "gpuaccount: " + fifo + ": exists and is not a regular file: refusing to replace it\n");
+  struct stat st{};
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+}
+
+TEST_CASE("gpuaccount: records keep the mode of an existing file and the umask of a new one") {
+  std::string dir = temp_dir();
+  std::string record_path = dir + "/r.json";
+  std::ofstream(record_path) << "{}";
+  ::chmod(record_path.c_str(), 0600);
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.1", "-o", record_path, "--series", dir + "/s.tsv", "--", payload(), "exit", "0"});
+  REQUIRE(r.exit_code == 0);
+  struct stat st{};
+  REQUIRE(::stat(record_path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(record(record_path)["account"]["status"] == "complete");
+  // The series is new: 0666 less the test's umask.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  REQUIRE(::stat((dir + "/s.tsv").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == (0666 & ~mask));
+}
+
+TEST_CASE("gpuaccount: a record that cannot be written: exit 3 in node and attach mode, the payload's status in wrap mode") {
+  // /dev/full: ENOSPC on every write.
+  {
+    Background node({"--node", "--duration", "0.3", "--interval", "0.1"}, {}, "/dev/full");
+    CHECK(node.wait() == 3);
+    CHECK(read_file(node.err) == "gpuaccount: <stdout>: cannot write: No space left on device\n");
+  }
+  {
+    pid_t target = start_sleeper(0.3);
+    Background attach({"--interval", "0.1", "--pid", std::to_string(target)}, {}, "/dev/full");
+    CHECK(attach.wait() == 3);
+    ::waitpid(target, nullptr, 0);
+    CHECK(read_file(attach.err).find("No space left on device") != std::string::npos);
+  }
+  {
+    Background wrap({"-q", "--interval", "0.1", "--", payload(), "exit", "5"}, {}, "/dev/full");
+    CHECK(wrap.wait() == 5);
+    CHECK(read_file(wrap.err) == "gpuaccount: <stdout>: cannot write: No space left on device\n");
+  }
+  // A pipe whose reader is gone: EPIPE, not death by SIGPIPE.
+  {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    ::close(p[0]);
+    Background node({"--node", "--duration", "0.2", "--interval", "0.1"}, {}, "", p[1]);
+    ::close(p[1]);
+    CHECK(node.wait() == 3);
+    CHECK(read_file(node.err) == "gpuaccount: <stdout>: cannot write: Broken pipe\n");
+  }
+  // EACCES: a directory it may not write into.
+  if (::geteuid() != 0) {
+    std::string dir = temp_dir();
+    ::chmod(dir.c_str(), 0500);
+    auto r = run_tool("gpuaccount", {"--node", "--duration", "0.2", "--interval", "0.1", "-o", dir + "/r.json"});
+    auto wrapped = run_tool("gpuaccount", {"-q", "--interval", "0.1", "-o", dir + "/r.json", "--", payload(), "exit", "4"});
+    ::chmod(dir.c_str(), 0700);
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("r.json: cannot create a temporary file: Permission denied") != std::string::npos);
+    CHECK(wrapped.exit_code == 4);
+    CHECK(wrapped.err.find("Permission denied") != std::string::npos);
+  } else {
+    MESSAGE("running as root: a directory's mode cannot provoke EACCES; that case is not checked here");
+  }
+}
+
+TEST_CASE("gpuaccount: a crash of gpuaccount neither orphans the payload nor loses its status") {
+  for (int sig : {SIGSEGV, SIGABRT}) {
+    CAPTURE(sig);
+    std::string dir = temp_dir();
+    std::string ready = dir + "/ready", done = dir + "/done";
+    Background g({"-q", "--interval", "0.1", "-o", dir + "/r.json", "--", "/bin/sh", "-c",
+                  "touch " + ready + "; sleep 1; touch " + done + "; exit 7"});
+    REQUIRE(wait_for([&] { return exists(ready) && exists(dir + "/r.json"); }));
+    ::kill(g.pid, sig);
+    CHECK(g.wait() == 7);
+    CHECK(exists(done));  // the payload ran to its end
+    CHECK(read_file(g.err).find("gpuaccount: internal failure: accounting stopped; waiting for the command") == 0);
+  }
+}
+
+TEST_CASE("gpuaccount: a hung NVML call is abandoned once per device, threads stay bounded") {
+  std::string dir = temp_dir();
+  json machine = json::parse(read_file(fixture("machines/nvidia_telemetry.json")));
+  machine["hang"] = "nvmlDeviceGetTotalEnergyConsumption";
+  std::ofstream(dir + "/machine.json") << machine.dump();
+  Background g({"-q", "--node", "--duration", "3", "--interval", "0.1", "--timeout", "0.2", "-o", dir + "/r.json"},
+               {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", dir + "/machine.json"}});
+  std::size_t most_threads = 0;
+  std::string tasks = "/proc/" + std::to_string(g.pid) + "/task";
+  wait_for([&] {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) ++n;
+    most_threads = std::max(most_threads, n);
+    int st = 0;
+    return ::waitpid(g.pid, &st, WNOHANG) == g.pid;
+  }, 30);
+  json a = record(dir + "/r.json")["account"];
+  CHECK(a["status"] == "complete");
+  CHECK(validate_document(record(dir + "/r.json")) == "");
+  REQUIRE(a["gpus"].size() >= 3);
+  for (const auto& gpu : a["gpus"])
+    if (gpu["kind"] == "gpu") CHECK(gpu["status"] == "timeout");  // MIG instances have no energy counter to call
+  CHECK(a["samples"].get<int>() >= 5);  // sampling went on
+  // One thread per device is left inside the fake NVML, one may be in flight,
+  // and the main thread: never one per sample (30 samples x devices before).
+  CAPTURE(most_threads);
+  CHECK(most_threads <= a["gpus"].size() + 3);
 }
 
 TEST_CASE("gpuaccount: usage errors outside wrap mode") {

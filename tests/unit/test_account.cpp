@@ -8,10 +8,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <system_error>
 #include <thread>
 
 #include "account/formats.hpp"
 #include "account/gpu_usage.hpp"
+#include "account/guarded_telemetry.hpp"
 #include "account/held_devices.hpp"
 #include "account/identity.hpp"
 #include "account/proc_tree.hpp"
@@ -257,7 +260,7 @@ TEST_CASE("account: energy counter reset (driver reload) and power integration w
   CHECK(j["utilization_mean_pct"].is_null());
 }
 
-TEST_CASE("account: a GPU lost mid-run is a gap; sampling resumes and the counter covers the gap") {
+TEST_CASE("account: a GPU lost mid-run is a gap, sampling resumes and the counter covers the gap") {
   ScriptedTelemetry t;
   for (int i = 0; i <= 5; ++i) {
     Step st;
@@ -661,4 +664,77 @@ TEST_CASE("account: several driver samples of one process since the cursor count
   CHECK(*u.active_s() == doctest::Approx(1.0));  // 50 % x 2 s, not 200 %
   CHECK(u.count() == doctest::Approx(0.5));      // 1 GiB of 2 GiB, memory not summed per sample
   CHECK(*u.memory_max_bytes() == 1ULL << 30);
+}
+
+namespace {
+
+// A telemetry source whose calls are scripted: a deadline error (a hung call,
+// as run_with_deadline reports it), an exception, or a sample; it counts calls.
+class HangingTelemetry final : public gpukit::TelemetrySource {
+ public:
+  enum class Next { sample, deadline, throw_system_error };
+  Next next = Next::sample;
+  int calls = 0;
+  std::string vendor() const override { return "scripted"; }
+  std::vector<std::string> devices() const override { return {"GPU-a", "GPU-b"}; }
+  gpukit::Result<gpukit::DeviceSample> sample(const std::string& uuid) override {
+    ++calls;
+    if (next == Next::deadline) return gpukit::deadline_error("nvmlDeviceGetPowerUsage did not return within 5 s");
+    if (next == Next::throw_system_error) throw std::system_error(EAGAIN, std::generic_category(), "thread");
+    gpukit::DeviceSample s;
+    s.uuid = uuid;
+    return s;
+  }
+  gpukit::Result<std::vector<gpukit::ProcessSample>> processes(const std::string& uuid, std::uint64_t&) override {
+    auto s = sample(uuid);
+    if (!s) return s.error();
+    return std::vector<gpukit::ProcessSample>{};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("GuardedTelemetry: a device whose call hung is never called again, the others are") {
+  auto owned = std::make_unique<HangingTelemetry>();
+  HangingTelemetry* source = owned.get();
+  gpukit::GuardedTelemetry guarded(std::move(owned));
+  std::uint64_t cursor = 0;
+  CHECK(guarded.sample("GPU-a"));
+  source->next = HangingTelemetry::Next::deadline;
+  auto hung = guarded.processes("GPU-a", cursor);
+  REQUIRE_FALSE(hung);
+  CHECK(hung.error().code == gpukit::ExitCode::deadline);
+  CHECK(guarded.timed_out("GPU-a"));
+  CHECK_FALSE(guarded.timed_out("GPU-b"));
+  source->next = HangingTelemetry::Next::sample;
+  int before = source->calls;
+  for (int i = 0; i < 100; ++i) {
+    auto s = guarded.sample("GPU-a");
+    REQUIRE_FALSE(s);
+    CHECK(s.error().what() == "GPU-a: not called again: an earlier call did not return");
+    CHECK_FALSE(guarded.processes("GPU-a", cursor));
+  }
+  CHECK(source->calls == before);  // no call, so no thread, for the hung device
+  CHECK(guarded.sample("GPU-b"));
+  CHECK(source->calls == before + 1);
+}
+
+TEST_CASE("GuardedTelemetry: an exception from the source (no thread could be started) comes back as an error") {
+  auto owned = std::make_unique<HangingTelemetry>();
+  owned->next = HangingTelemetry::Next::throw_system_error;
+  gpukit::GuardedTelemetry guarded(std::move(owned));
+  auto s = guarded.sample("GPU-b");
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code == gpukit::ExitCode::environment);
+  CHECK(s.error().what().find("GPU-b: telemetry call failed: thread") == 0);
+  CHECK_FALSE(guarded.timed_out("GPU-b"));  // not a hang: tried again next time
+}
+
+TEST_CASE("GpuUsage: a device marked timed out says so in its record") {
+  gpukit::HeldDevice d;
+  d.uuid = "GPU-a";
+  gpukit::GpuUsage usage(d, false);
+  CHECK(usage.to_json()["status"] == "ok");
+  usage.mark_timed_out();
+  CHECK(usage.to_json()["status"] == "timeout");
 }

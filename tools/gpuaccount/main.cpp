@@ -1,5 +1,17 @@
+#include <cstring>
+#include <iostream>
+
 #include "account/account.hpp"
-#include "account/supervisor.hpp"
+
+namespace {
+
+bool wraps_a_command(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--") == 0) return true;
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gpukit;
@@ -9,9 +21,10 @@ int main(int argc, char** argv) {
   app.add_option("command", opts.command, "The payload and its arguments, after --")->type_name("-- COMMAND [ARGS...]");
   app.add_option("--pid", opts.pid, "Account the running process tree of PID until it ends")->check(CLI::PositiveNumber);
   app.add_flag("--node", opts.node, "Sample the whole node (occupancy) until --duration or SIGINT/SIGTERM");
-  app.add_option("--duration", opts.duration_s, "Node mode: stop after SECONDS")->check(CLI::PositiveNumber)->type_name("SECONDS");
-  app.add_option("--interval", opts.interval_s, "Seconds between samples (fractions allowed)")
-      ->check(CLI::PositiveNumber)->capture_default_str()->type_name("SECONDS");
+  // Ranges are checked by run_account, with the payload not started.
+  app.add_option("--duration", opts.duration_s, "Node mode: stop after SECONDS")->type_name("SECONDS");
+  app.add_option("--interval", opts.interval_s, "Seconds between samples, 0.1 to 86400 (fractions allowed)")
+      ->capture_default_str()->type_name("SECONDS");
   app.add_option("--series", opts.series, "Also write a prmon-style time series (TSV) to FILE")->type_name("FILE");
   app.add_option("--prometheus", opts.prometheus, "Also write a node_exporter textfile to FILE")->type_name("FILE");
   app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
@@ -25,10 +38,9 @@ int main(int argc, char** argv) {
     started = true;
     return run_account(opts);
   });
-  // Options that do not parse must not stop the payload: run it unaccounted.
-  if (!started && status == static_cast<int>(ExitCode::usage)) {
-    int unaccounted = exec_payload_unaccounted(argc, argv);
-    if (unaccounted >= 0) return unaccounted;
-  }
+  // Options that do not parse are refused like any other bad option: the
+  // payload is not started under a wrapper that cannot do what it was asked.
+  if (!started && status == static_cast<int>(ExitCode::usage) && wraps_a_command(argc, argv))
+    std::cerr << "gpuaccount: the command was not started\n";
   return status;
 }

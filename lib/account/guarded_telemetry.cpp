@@ -1,0 +1,28 @@
+#include "account/guarded_telemetry.hpp"
+
+#include <exception>
+
+namespace gpukit {
+
+template <class T, class Call>
+Result<T> GuardedTelemetry::guarded(const std::string& uuid, Call&& call) {
+  if (timed_out(uuid))
+    return deadline_error("not called again: an earlier call did not return", uuid);
+  try {
+    Result<T> result = call();
+    if (!result.ok() && result.error().code == ExitCode::deadline) timed_out_.insert(uuid);
+    return result;
+  } catch (const std::exception& e) {
+    return environment_error(std::string("telemetry call failed: ") + e.what(), uuid);
+  }
+}
+
+Result<DeviceSample> GuardedTelemetry::sample(const std::string& uuid) {
+  return guarded<DeviceSample>(uuid, [&] { return source_->sample(uuid); });
+}
+
+Result<std::vector<ProcessSample>> GuardedTelemetry::processes(const std::string& uuid, std::uint64_t& since_us) {
+  return guarded<std::vector<ProcessSample>>(uuid, [&] { return source_->processes(uuid, since_us); });
+}
+
+}  // namespace gpukit
