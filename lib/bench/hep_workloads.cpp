@@ -40,6 +40,7 @@ class HepWorkload final : public Workload {
   std::string family() const override { return "hep"; }
   std::optional<std::string> precision() const override { return std::string(hep::precision_name(precision_)); }
   std::string unit() const override { return hep_result_unit(workload_); }
+  int statistical_checks() const override { return hep::hep_statistical_checks(workload_); }
 
   std::string unsupported(const WorkloadContext& ctx) const override {
     if (ctx.kind == "cpu")
@@ -57,6 +58,7 @@ class HepWorkload final : public Workload {
     const DeviceInfo& info = ctx.device->info();
     gpu_ = ctx.kind != "cpu";
     quick_ = ctx.config.quick;
+    thresholds_ = hep::thresholds_for_run(ctx.config.statistical_checks);
     threads_ = gpu_ ? 0 : std::max(info.compute_units, 1);
     sizes_ = ctx.config.quick ? hep::hep_quick_sizes() : hep::hep_full_sizes(gpu_, std::max(info.compute_units, 1));
     items_ = workload_ == "me_eemumu"   ? sizes_.me_events
@@ -69,7 +71,7 @@ class HepWorkload final : public Workload {
 
   Result<Measurement> run(WorkloadContext& ctx, std::uint64_t seed) override {
     if (gpu_) return run_gpu(ctx, seed);
-    auto m = hep::measure_hep_cpu(workload_, precision_, sizes_, threads_, seed);
+    auto m = hep::measure_hep_cpu(workload_, precision_, sizes_, threads_, seed, thresholds_);
     if (!m) return m.error();
     Measurement out;
     out.value = m->throughput;
@@ -242,17 +244,16 @@ class HepWorkload final : public Workload {
     if (auto st = ctx.device->copy(fits.data(), out_, fits.size() * sizeof(fits[0]), CopyKind::device_to_host, 0); !st)
       return st.error();
     if (auto st = ctx.device->synchronize(); !st) return st.error();
-    const std::uint64_t stride = std::max<std::uint64_t>(1, items_ / hep::track_validation_sample);
+    const std::uint64_t stride = hep::track_validation_stride(items_);
     const hep::TrackRun run =
         hep::collect_track_run(precision_, hep::track_config<T>().layers, truth.data(), fits.data(), items_, stride);
-    const hep::TrackValidation v = hep::validate_track_fit(run, 0.1, 0.1, hep::track_benchmark_min_ks_p);
+    const hep::TrackValidation v = hep::validate_track_fit(run, hep::track_benchmark_criteria(thresholds_));
     Measurement m;
     m.seconds = *seconds;
     m.value = *seconds > 0 ? static_cast<double>(items_) / *seconds : 0;
     m.validation.passed = v.passed;
     m.validation.checked = run.pulls.size() + run.failed;
-    m.validation.method = (stride == 1 ? std::string("every track") : "one track in " + std::to_string(stride)) + ": " +
-                          v.detail;
+    m.validation.method = hep::track_sample_label(stride) + ": " + v.detail;
     if (!v.passed) m.validation.detail = v.detail;
     return m;
   }
@@ -304,7 +305,8 @@ class HepWorkload final : public Workload {
     if (workload_ == "me_eemumu") {
       auto run = me_result(ctx, a, items_);
       if (!run) return run.error();
-      const hep::MeValidation v = hep::validate_me_eemumu(hep::estimate_cross_section(*run), hep::born_eemumu(a.scalar));
+      const hep::MeValidation v = hep::validate_me_eemumu(hep::estimate_cross_section(*run), hep::born_eemumu(a.scalar),
+                                                          thresholds_.max_pull);
       // The same kernel off the pole, on the same buffer (not timed).
       std::vector<hep::MeRun> off_pole;
       for (double e : hep::me_check_energies_gev) {
@@ -316,9 +318,9 @@ class HepWorkload final : public Workload {
         if (!r) return r.error();
         off_pole.push_back(std::move(*r));
       }
-      const hep::MeValidation off = hep::validate_off_pole(off_pole);
+      const hep::MeValidation off = hep::validate_off_pole(off_pole, thresholds_.max_pull);
       std::ostringstream text;
-      text << "sqrt(s) " << a.scalar << " GeV: " << v.detail << "; " << off.detail;
+      text << hep::me_pole_label(a.scalar, thresholds_.max_pull) << v.detail << "; " << off.detail;
       m.validation.passed = v.passed && off.passed;
       m.validation.checked = items_ + off_pole.size() * std::min(items_, hep::me_check_events);
       m.validation.method = text.str();
@@ -370,6 +372,7 @@ class HepWorkload final : public Workload {
   bool quick_ = false;
   int threads_ = 0;
   hep::HepSizes sizes_;
+  hep::StatisticalThresholds thresholds_;  // the run's share of the false-alarm budget
   std::uint64_t items_ = 0;
   double flops_per_item_ = 0;
   std::optional<double> steps_per_s_;

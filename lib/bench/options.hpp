@@ -44,6 +44,9 @@ struct RunConfig {
   std::uint64_t seed = 1;
   bool node = true;
   std::vector<std::string> workloads;       // selected names (expanded from families)
+  // Statistical checks the whole run makes (set by the Runner from its plan):
+  // the false-alarm budget is shared over them (hep::thresholds_for_run).
+  std::uint64_t statistical_checks = 0;
 };
 
 }  // namespace gpukit

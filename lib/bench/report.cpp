@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "bench/hep/validation_stats.hpp"
 #include "core/table.hpp"
 
 namespace gpukit {
@@ -25,6 +26,17 @@ std::string number(const json& v, int digits = 4) {
   char b[32];
   std::snprintf(b, sizeof b, "%.*g", digits, v.get<double>());
   return b;
+}
+
+// The run's false-alarm budget and the thresholds derived from it (gpubench(1),
+// "Validation and false alarms").
+json validation_budget(std::uint64_t checks) {
+  const hep::StatisticalThresholds t = hep::thresholds_for_run(checks);
+  return {{"false_alarm_budget", hep::run_false_alarm_budget},
+          {"statistical_checks", checks},
+          {"alpha_per_check", t.alpha},
+          {"max_pull_sd", t.max_pull},
+          {"min_ks_p", t.min_ks_p}};
 }
 
 std::string csv_field(const std::string& s) {
@@ -118,6 +130,7 @@ json bench_section(const RunReport& run, const ReportContext& ctx) {
                  {"run_timeout_s", ctx.config.run_timeout_s},
                  {"seed", ctx.config.seed},
                  {"workloads", ctx.config.workloads}};
+  b["validation"] = validation_budget(run.statistical_checks);
   b["conventions"] = {
       {"bandwidth",
        "1 GB/s = 1e9 bytes/s. stream_*: BabelStream's counting, arrays of 8-byte elements read or written per index "

@@ -67,6 +67,26 @@ void merge_validation(ResultRecord& r, const Validation& v) {
 
 namespace detail {
 
+std::uint64_t planned_statistical_checks(const RunConfig& config, const std::vector<BenchDevice>& devices,
+                                         const std::vector<WorkloadEntry>& workloads) {
+  const auto runs = static_cast<std::uint64_t>(std::max(config.warmup, 0) + std::max(config.repetitions, 0));
+  std::uint64_t per_device = 0, per_node_device = 0;
+  for (const auto& w : workloads) {
+    const auto made = w.make();
+    const auto checks = runs * static_cast<std::uint64_t>(std::max(made->statistical_checks(), 0));
+    per_device += checks;
+    if (made->additive()) per_node_device += checks;
+  }
+  std::uint64_t usable = 0, node = 0;
+  for (const auto& d : devices) {
+    if (!d.device || !d.unusable.empty()) continue;
+    ++usable;
+    if (d.kind != "cpu") ++node;
+  }
+  const bool concurrent_node = config.node && node >= 2;
+  return usable * per_device + (concurrent_node ? node * per_node_device : 0);
+}
+
 ResultRecord result_header(const Workload& w) {
   ResultRecord r;
   r.workload = w.name();
@@ -319,6 +339,9 @@ ResultRecord Runner::measure_node(const std::vector<const BenchDevice*>& devices
 
 RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector<WorkloadEntry>& workloads) {
   RunReport report;
+  // Every context copies config_: each validation knows the run's false-alarm share.
+  config_.statistical_checks = detail::planned_statistical_checks(config_, devices, workloads);
+  report.statistical_checks = config_.statistical_checks;
   const auto start = clock_type::now();
   std::vector<const BenchDevice*> node;
   for (const auto& d : devices)

@@ -75,6 +75,7 @@ struct RunReport {
   std::vector<ResultRecord> node_results;
   bool deadline_hit = false;        // a workload or the run ran out of time
   double duration_s = 0;
+  std::uint64_t statistical_checks = 0;  // planned: at most this many were made
 };
 
 // Reports progress: called before each step with (done, total, label).
@@ -102,6 +103,11 @@ class Runner {
 };
 
 namespace detail {
+// The statistical checks a run of `workloads` on `devices` makes at most: every
+// validated run (warm-up and repetitions) on every device that can run, and
+// again on each GPU of the all-at-once node run when there is one.
+std::uint64_t planned_statistical_checks(const RunConfig& config, const std::vector<BenchDevice>& devices,
+                                         const std::vector<WorkloadEntry>& workloads);
 // One workload on one device, start to end, on the calling thread.
 ResultRecord measure(const WorkloadEntry& entry, WorkloadContext ctx, std::shared_ptr<EnergyMeter> meter);
 // The header of a result: names, unit, precision.

@@ -53,6 +53,9 @@ class Workload {
   virtual bool additive() const { return true; }
   // Higher is better (false for latencies).
   virtual bool higher_is_better() const { return true; }
+  // Statistical checks in one run()'s validation (0: compared with a
+  // deterministic reference): what the run's false-alarm budget is shared over.
+  virtual int statistical_checks() const { return 0; }
 
   // Why it cannot run in this context ("" when it can).
   virtual std::string unsupported(const WorkloadContext& ctx) const = 0;

@@ -136,8 +136,8 @@ TrackAgreement gpu_tracks(Device& d, hep::Precision p, std::uint64_t n, std::uin
   }
   out.within = double(agree) / double(n);
   out.validation =
-      hep::validate_track_fit(hep::collect_track_run(p, c.layers, gt.data(), gf.data(), n), 0.1, 0.1,
-                              hep::track_benchmark_min_ks_p);
+      hep::validate_track_fit(hep::collect_track_run(p, c.layers, gt.data(), gf.data(), n),
+                              hep::track_benchmark_criteria(hep::thresholds_for_run(hep::track_statistical_checks)));
   return out;
 }
 

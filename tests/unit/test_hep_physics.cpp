@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -197,18 +198,54 @@ TEST_CASE("hep physics: the benchmark's off-pole check catches the flipped sign 
   pole.flip_z_sign = true;
   CHECK(validate_me_eemumu(estimate_cross_section(run_me_eemumu(Precision::fp64, pole)), born_eemumu(pole.sqrt_s_gev))
             .passed);
-  const MeValidation good = validate_off_pole(runs(false));
+  const MeValidation good = validate_off_pole(runs(false), 5);
   INFO(good.detail);
   CHECK(good.passed);
   CHECK(good.detail == "off the pole (65536 events, 5 sd): 10 GeV ok; 60 GeV ok; 200 GeV ok");
-  const MeValidation bad = validate_off_pole(runs(true));
+  const MeValidation bad = validate_off_pole(runs(true), 5);
   INFO(bad.detail);
   CHECK_FALSE(bad.passed);
   CHECK(bad.detail.find("60 GeV FAILED (sigma ") != std::string::npos);
   // A missing energy is a failure, not a pass.
   std::vector<MeRun> two = runs(false);
   two.pop_back();
-  CHECK_FALSE(validate_off_pole(two).passed);
+  CHECK_FALSE(validate_off_pole(two, 5).passed);
+}
+
+namespace {
+
+// The widest thresholds any run is given: a run with 10^10 statistical
+// checks, more than the CLI's largest (101000 validated runs of 38 checks on
+// each of 33 devices, 1.3e8). A wrong variant must fail even there.
+StatisticalThresholds widest_thresholds() { return thresholds_for_run(10'000'000'000ULL); }
+
+}  // namespace
+
+TEST_CASE("hep physics: the wrong interference sign fails off the pole at the widest thresholds, by far") {
+  const double z = widest_thresholds().max_pull;
+  CHECK(z == doctest::Approx(8.30).epsilon(1e-2));
+  for (Precision p : {Precision::fp64, Precision::fp32}) {
+    std::vector<MeRun> good, bad;
+    for (double rs : me_check_energies_gev) {
+      MeOptions o;
+      o.seed = 7;
+      o.events = me_check_events;  // the smallest sample a run checks off the pole
+      o.sqrt_s_gev = rs;
+      good.push_back(run_me_eemumu(p, o));
+      o.flip_z_sign = true;
+      bad.push_back(run_me_eemumu(p, o));
+    }
+    CAPTURE(precision_name(p));
+    CHECK(validate_off_pole(good, z).passed);
+    CHECK_FALSE(validate_off_pole(bad, z).passed);
+    // A_FB misses by about 214 sd at 60 GeV and 395 sd at 200 GeV: the pull
+    // of a wrong kernel grows as sqrt(events), so the check keeps its power
+    // down to about 2^16 (8.3 / 214)^2 = 100 events.
+    const MeValidation at60 = validate_me_eemumu(estimate_cross_section(bad[1]), born_eemumu(60), z);
+    const MeValidation at200 = validate_me_eemumu(estimate_cross_section(bad[2]), born_eemumu(200), z);
+    CHECK(at60.afb_pull > 150);
+    CHECK(at200.afb_pull < -300);
+  }
 }
 
 TEST_CASE("hep physics: |M|^2 per point is independent of threads and FP32 follows FP64 within tolerance") {
@@ -371,8 +408,40 @@ TEST_CASE("hep physics: a wrong covariance update fails the pull and chi2 checks
   CHECK_FALSE(v.passed);
   CHECK(v.ks_p_value < 0.01);
   CHECK(v.pull_width[4] < 0.9);
-  // gpubench's looser KS threshold (1e-4) still fails it.
-  CHECK_FALSE(validate_track_fit(run_track_fit(Precision::fp64, o), 0.1, 0.1, 1e-4).passed);
+  // gpubench's widest criteria still fail it, on every check: the widths are
+  // 0.0006 to 0.04 (limit 1 - 0.1 - 8.3 / sqrt(2 n)) and the KS p underflows.
+  for (Precision p : {Precision::fp64, Precision::fp32}) {
+    const TrackValidation w = validate_track_fit(run_track_fit(p, o), track_benchmark_criteria(widest_thresholds()));
+    INFO(precision_name(p) << ": " << w.detail);
+    CHECK_FALSE(w.passed);
+    for (double width : w.pull_width) CHECK(width < 0.1);
+    CHECK(w.ks_p_value < 1e-100);
+  }
+}
+
+TEST_CASE("hep physics: gpubench's track criteria add the statistical allowance to the tolerances") {
+  TrackOptions o;
+  o.tracks = 4000;
+  const TrackRun run = run_track_fit(Precision::fp64, o);
+  const StatisticalThresholds t = thresholds_for_run(228);
+  const TrackCriteria c = track_benchmark_criteria(t);
+  CHECK(c.max_pull == t.max_pull);
+  CHECK(c.min_ks_p == t.alpha);
+  const TrackValidation v = validate_track_fit(run, c);
+  INFO(v.detail);
+  CHECK(v.passed);
+  // The limits the text states: 0.1 + z / sqrt(n) and 0.1 + z / sqrt(2 (n - 1)).
+  const double mean_limit = 0.1 + t.max_pull / std::sqrt(4000.0);
+  char limits[160];
+  std::snprintf(limits, sizeof limits, "limits |mean| <= %.3g, |width - 1| <= %.3g, KS p > %.3g", mean_limit,
+                0.1 + t.max_pull / std::sqrt(2 * 3999.0), t.alpha);
+  CHECK(v.detail.find(limits) != std::string::npos);
+  // Shifting a pull's mean just beyond the limit fails; just inside passes.
+  TrackRun shifted = run;
+  for (auto& p : shifted.pulls) p[1] += mean_limit - v.pull_mean[1] + 1e-3;
+  CHECK_FALSE(validate_track_fit(shifted, c).passed);
+  for (auto& p : shifted.pulls) p[1] -= 2e-3;
+  CHECK(validate_track_fit(shifted, c).passed);
 }
 
 TEST_CASE("hep physics: a GPU driver's strided sample of fitted tracks is validated like the whole batch") {

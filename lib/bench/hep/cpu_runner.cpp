@@ -22,6 +22,12 @@ std::vector<Precision> hep_workload_precisions(const std::string& workload) {
   return {};
 }
 
+int hep_statistical_checks(const std::string& workload) {
+  if (workload == "me_eemumu") return me_statistical_checks;
+  if (workload == "track_fit") return track_statistical_checks;
+  return 0;
+}
+
 const char* hep_throughput_unit(const std::string& workload) {
   if (workload == "me_eemumu") return "matrix_elements_per_s";
   if (workload == "em_shower") return "primaries_per_s";
@@ -31,7 +37,7 @@ const char* hep_throughput_unit(const std::string& workload) {
 }
 
 Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision precision, const HepSizes& sizes,
-                                          int threads, std::uint64_t seed) {
+                                          int threads, std::uint64_t seed, const StatisticalThresholds& thresholds) {
   const std::vector<Precision> allowed = hep_workload_precisions(workload);
   if (allowed.empty()) return usage_error("unknown HEP workload '" + workload + "'");
   if (std::find(allowed.begin(), allowed.end(), precision) == allowed.end())
@@ -46,7 +52,8 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     o.events = sizes.me_events;
     o.threads = threads;
     const MeRun run = run_me_eemumu(precision, o);
-    const MeValidation v = validate_me_eemumu(estimate_cross_section(run), born_eemumu(o.sqrt_s_gev));
+    const MeValidation v =
+        validate_me_eemumu(estimate_cross_section(run), born_eemumu(o.sqrt_s_gev), thresholds.max_pull);
     std::vector<MeRun> off_pole;
     for (double e : me_check_energies_gev) {
       MeOptions c = o;
@@ -54,12 +61,12 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
       c.events = std::min(o.events, me_check_events);
       off_pole.push_back(run_me_eemumu(precision, c));
     }
-    const MeValidation off = validate_off_pole(off_pole);
+    const MeValidation off = validate_off_pole(off_pole, thresholds.max_pull);
     m.items = static_cast<double>(o.events);
     m.duration_s = run.duration_s;
     m.flops_per_item = static_cast<double>(me_eemumu_flops);
     m.valid = v.passed && off.passed;
-    detail << "sqrt(s) " << o.sqrt_s_gev << " GeV: " << v.detail << "; " << off.detail;
+    detail << me_pole_label(o.sqrt_s_gev, thresholds.max_pull) << v.detail << "; " << off.detail;
   } else if (workload == "em_shower") {
     ShowerOptions o;
     o.seed = seed;
@@ -79,12 +86,13 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     o.seed = seed;
     o.tracks = sizes.tracks;
     o.threads = threads;
+    o.validation_stride = track_validation_stride(o.tracks);
     const TrackRun run = run_track_fit(precision, o);
-    const TrackValidation v = validate_track_fit(run, 0.1, 0.1, track_benchmark_min_ks_p);
+    const TrackValidation v = validate_track_fit(run, track_benchmark_criteria(thresholds));
     m.items = static_cast<double>(o.tracks);
     m.duration_s = run.duration_s;
     m.valid = v.passed;
-    detail << v.detail;
+    detail << track_sample_label(o.validation_stride) << ": " << v.detail;
   } else {
     MlpOptions o;
     o.seed = seed;

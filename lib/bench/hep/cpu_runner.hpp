@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
+#include "bench/hep/validation_stats.hpp"
 #include "core/error.hpp"
 
 namespace gpukit::hep {
@@ -16,6 +17,10 @@ const std::vector<std::string>& hep_workload_names();
 // The sub-results of a workload: FP64 and FP32 for the physics workloads, FP32,
 // FP16 and BF16 for the MLP (its FP64 pass is the reference, not a result).
 std::vector<Precision> hep_workload_precisions(const std::string& workload);
+// Statistical checks in one validated run of `workload` (0 for the workloads
+// validated against a deterministic reference): the count the false-alarm
+// budget is shared over.
+int hep_statistical_checks(const std::string& workload);
 // What the throughput counts, per second.
 const char* hep_throughput_unit(const std::string& workload);
 
@@ -32,9 +37,11 @@ struct HepCpuMeasurement {
 };
 
 // Runs `workload` at `precision` with the sizes given, then validates the
-// output; a failed validation is reported in `valid`, never hidden. Unknown
-// workloads and precisions a workload does not have are usage errors.
+// output, its statistical checks at `thresholds` (those of the whole run the
+// measurement is part of); a failed validation is reported in `valid`, never
+// hidden. Unknown workloads and precisions a workload does not have are usage
+// errors.
 Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision precision, const HepSizes& sizes,
-                                          int threads, std::uint64_t seed);
+                                          int threads, std::uint64_t seed, const StatisticalThresholds& thresholds);
 
 }  // namespace gpukit::hep

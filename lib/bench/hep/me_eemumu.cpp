@@ -105,20 +105,29 @@ MeValidation validate_me_eemumu(const CrossSectionEstimate& mc, const BornPredic
   return v;
 }
 
-MeValidation validate_off_pole(const std::vector<MeRun>& runs) {
+MeValidation validate_off_pole(const std::vector<MeRun>& runs, double max_pull) {
   MeValidation v;
   v.passed = runs.size() == std::size(me_check_energies_gev);
   std::ostringstream d;
+  d.precision(3);
+  d << "off the pole (" << me_check_events << " events, " << max_pull << " sd):";
   d.precision(6);
-  d << "off the pole (" << me_check_events << " events, " << me_check_max_pull << " sd):";
   for (const MeRun& run : runs) {
-    const MeValidation e = validate_me_eemumu(estimate_cross_section(run), born_eemumu(run.sqrt_s_gev), me_check_max_pull);
+    const MeValidation e = validate_me_eemumu(estimate_cross_section(run), born_eemumu(run.sqrt_s_gev), max_pull);
     v.passed = v.passed && e.passed;
     d << " " << run.sqrt_s_gev << " GeV " << (e.passed ? "ok" : "FAILED (" + e.detail + ")") << ";";
   }
   v.detail = d.str();
   v.detail.pop_back();
   return v;
+}
+
+std::string me_pole_label(double sqrt_s_gev, double max_pull) {
+  std::ostringstream d;
+  d << "sqrt(s) " << sqrt_s_gev << " GeV, |pull| <= ";
+  d.precision(3);
+  d << max_pull << ": ";
+  return d.str();
 }
 
 PointwiseComparison compare_pointwise(const std::vector<double>& a, const std::vector<double>& b, double tolerance) {

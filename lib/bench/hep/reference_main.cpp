@@ -90,6 +90,12 @@ int main(int argc, char** argv) {
   if (threads <= 0) threads = default_thread_count();
   const HepSizes sizes = quick ? hep_quick_sizes() : hep_full_sizes(false, threads);
   const json load_before = load_average();
+  // This run's share of the false-alarm budget, counted as gpubench counts.
+  std::uint64_t statistical_checks = 0;
+  for (const std::string& w : hep_workload_names())
+    statistical_checks += static_cast<std::uint64_t>(repetitions) * hep_workload_precisions(w).size() *
+                          static_cast<std::uint64_t>(hep_statistical_checks(w));
+  const StatisticalThresholds thresholds = thresholds_for_run(statistical_checks);
 
   json workloads = json::object();
   bool all_valid = true;
@@ -100,7 +106,7 @@ int main(int argc, char** argv) {
       std::vector<double> tp;
       std::string validation;
       for (int r = 0; r < repetitions; ++r) {
-        Result<HepCpuMeasurement> m = measure_hep_cpu(w, p, sizes, threads, seed + r);
+        Result<HepCpuMeasurement> m = measure_hep_cpu(w, p, sizes, threads, seed + r, thresholds);
         if (!m) {
           std::cerr << "gpukit-hep-reference: " << m.error().what() << "\n";
           return 2;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
+#include "bench/hep/validation_stats.hpp"
 #include "compute/kernels/hep/track_fit.cuh"
 
 namespace gpukit::hep {
@@ -41,6 +42,7 @@ struct TrackOptions {
   std::uint64_t seed = 1;
   std::uint64_t tracks = 0;
   int threads = 0;                     // 0: one per hardware thread
+  std::uint64_t validation_stride = 1;   // collect every this-th track (track_validation_stride)
   bool wrong_covariance_update = false;  // the deliberately wrong variant (tests only)
 };
 
@@ -72,16 +74,34 @@ struct TrackValidation {
   double ks_p_value = 0;
   std::string detail;
 };
-// Pull means within +-mean_tolerance of 0, widths within +-width_tolerance of 1,
-// chi2 probability flat by a Kolmogorov-Smirnov test (p > min_ks_p), no failures.
-TrackValidation validate_track_fit(const TrackRun& run, double mean_tolerance = 0.1, double width_tolerance = 0.1,
-                                   double min_ks_p = 0.01);
-// gpubench repeats the test (warm-up, repetitions, two precisions, every
-// device): at the unit tests' p > 0.01 a correct fit would fail one run in a
-// dozen. A wrong fit still fails on the pull widths and a KS p far below this.
-inline constexpr double track_benchmark_min_ks_p = 1e-4;
-// The most tracks a GPU run validates: a sample spread over the batch, the
-// size of a CPU node's full run (2^18).
+
+// What a fit must show. The model is not exactly N(0, 1) (the helix is
+// propagated linearised from the estimate, the seed is not exact), so a pull
+// mean may differ from 0 by up to mean_tolerance and a width from 1 by up to
+// width_tolerance; on top, gpubench allows max_pull standard errors of the
+// sample mean (1/sqrt(n)) and width (1/sqrt(2(n-1))), so that a correct fit
+// fails with at most its false-alarm probability whatever the sample size.
+struct TrackCriteria {
+  double mean_tolerance = 0.1;
+  double width_tolerance = 0.1;
+  double max_pull = 0;     // 0: the tolerances alone (the unit tests, fixed seeds)
+  double min_ks_p = 0.01;  // the chi2 probability is flat: Kolmogorov-Smirnov p above this
+};
+// The five pull means and widths within the criteria, the chi2 probability
+// flat, and no failed track.
+TrackValidation validate_track_fit(const TrackRun& run, const TrackCriteria& criteria = {});
+
+// gpubench's criteria for a run with these thresholds.
+TrackCriteria track_benchmark_criteria(const StatisticalThresholds& thresholds);
+// Statistical checks per validated run: the mean and width of five pulls and
+// the KS test (the false-alarm budget's count, validation_stats.hpp).
+inline constexpr int track_statistical_checks = 2 * 5 + 1;
+// The most tracks a run validates: a sample spread over the batch, the size
+// of a 4-core CPU node's full run (2^18), on every device alike.
 inline constexpr std::uint64_t track_validation_sample = 1ULL << 18;
+// The stride that spreads at most track_validation_sample tracks over a batch,
+// and how a validation's text names it ("every track", "one track in 4").
+std::uint64_t track_validation_stride(std::uint64_t tracks);
+std::string track_sample_label(std::uint64_t stride);
 
 }  // namespace gpukit::hep

@@ -4,7 +4,19 @@
 #include <cmath>
 #include <limits>
 
+#include "core/stats.hpp"
+
 namespace gpukit::hep {
+
+StatisticalThresholds thresholds_for_run(std::uint64_t checks) {
+  StatisticalThresholds t;
+  t.checks = std::max<std::uint64_t>(checks, 1);
+  t.alpha = run_false_alarm_budget / static_cast<double>(t.checks);
+  t.max_pull = normal_two_sided_threshold(t.alpha);
+  t.min_ks_p = t.alpha;
+  t.ks_lambda = kolmogorov_quantile(t.alpha);
+  return t;
+}
 
 namespace {
 
@@ -63,19 +75,7 @@ KsResult ks_test_uniform(std::vector<double> values) {
   }
   r.statistic = d;
   const double sn = std::sqrt(n);
-  const double lambda = (sn + 0.12 + 0.11 / sn) * d;
-  if (lambda < 0.2) {
-    r.p_value = 1;
-    return r;
-  }
-  double sum = 0, sign = 1;
-  for (int k = 1; k <= 100; ++k) {
-    const double term = sign * std::exp(-2.0 * k * k * lambda * lambda);
-    sum += term;
-    if (std::fabs(term) < 1e-12) break;
-    sign = -sign;
-  }
-  r.p_value = std::clamp(2 * sum, 0.0, 1.0);
+  r.p_value = kolmogorov_survival((sn + 0.12 + 0.11 / sn) * d);
   return r;
 }
 
