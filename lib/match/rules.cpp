@@ -77,7 +77,7 @@ RuleResult rule_cuda_runtime(const Version& runtime, const std::string& what, co
   const MvcFloor* floor = tables.mvc_floor(runtime.major());
   const ToolkitRow* row = minor_known ? tables.toolkit(runtime) : nullptr;
   std::string full = row ? "CUDA " + runtime.short_string() + " needs driver >= " + row->min_driver.raw : "";
-  if (floor && node.nvidia_driver && *node.nvidia_driver >= floor->min_driver) {
+  if (floor && node.nvidia_driver && floor->covers(*node.nvidia_driver)) {
     if (mvc || !minor_known)
       return pass(rule, driver_words(node) + "; " + runtime_words + " runs by minor version compatibility (driver >= " +
                             floor->min_driver.raw + ", the CUDA " + std::to_string(runtime.major()) +
@@ -176,6 +176,12 @@ Outcome amd_target_loads(const std::string& code_target, const NodeDevice& devic
     if (const GenericTarget* g = tables.generic(code->processor)) {
       processor_ok = std::find(g->processors.begin(), g->processors.end(), dev->processor) != g->processors.end();
       if (processor_ok) via = " (generic target " + code->processor + " covers " + dev->processor + ")";
+      for (const auto& feature : code->features)
+        if (processor_ok && !g->supports_feature(feature.first)) {
+          why = code_target + " names " + feature.first + ", which the generic target " + code->processor +
+                " does not support (LLVM AMDGPUUsage, generic processors)";
+          return Outcome::fail;
+        }
     }
     if (!processor_ok &&
         std::find(device.generic_targets.begin(), device.generic_targets.end(), code->processor) != device.generic_targets.end()) {

@@ -146,8 +146,10 @@ Result<CompatTables> CompatTables::load(const std::string& directory) {
       const json& row = (*rows)[i];
       auto w = file.where("toolkits", i);
       GPUKIT_TRY_ASSIGN(cuda, file.version(row, "cuda", w));
-      GPUKIT_TRY_ASSIGN(driver, file.version(row, "min_driver", w));
-      t.toolkits_.push_back({cuda, driver, row["source"].get<std::string>()});
+      GPUKIT_TRY_ASSIGN(driver, file.optional_version(row, "min_driver", w));
+      // A release whose minimum driver is not published cannot decide anything.
+      if (!driver) continue;
+      t.toolkits_.push_back({cuda, *driver, row["source"].get<std::string>()});
     }
   }
   {
@@ -158,7 +160,9 @@ Result<CompatTables> CompatTables::load(const std::string& directory) {
       auto w = file.where("minor_version_compatibility", i);
       if (!row.contains("major") || !row["major"].is_number_integer()) return usage_error("missing \"major\"", w);
       GPUKIT_TRY_ASSIGN(driver, file.version(row, "min_driver", w));
-      t.mvc_.push_back({row["major"].get<int>(), driver, row["source"].get<std::string>()});
+      GPUKIT_TRY_ASSIGN(below, file.optional_version(row, "max_driver_exclusive", w));
+      if (below && *below <= driver) return usage_error("\"max_driver_exclusive\" must be above \"min_driver\"", w);
+      t.mvc_.push_back({row["major"].get<int>(), driver, below, row["source"].get<std::string>()});
     }
     GPUKIT_TRY_ASSIGN(archs, file.rows("architectures"));
     for (size_t i = 0; i < archs->size(); ++i) {
@@ -218,11 +222,20 @@ Result<CompatTables> CompatTables::load(const std::string& directory) {
       auto w = file.where("generic_targets", i);
       GPUKIT_TRY_ASSIGN(procs, file.strings(row, "processors", w));
       if (!row.contains("generic") || !row["generic"].is_string()) return usage_error("missing \"generic\"", w);
-      t.generics_.push_back({row["generic"].get<std::string>(), procs, row["source"].get<std::string>()});
+      std::optional<std::vector<std::string>> feats;
+      if (row.contains("features") && !row["features"].is_null()) {
+        GPUKIT_TRY_ASSIGN(listed, file.strings(row, "features", w));
+        feats = std::move(listed);
+      }
+      t.generics_.push_back({row["generic"].get<std::string>(), procs, feats, row["source"].get<std::string>()});
     }
   }
   std::sort(t.toolkits_.begin(), t.toolkits_.end(), [](const auto& a, const auto& b) { return a.cuda < b.cuda; });
   return t;
+}
+
+bool GenericTarget::supports_feature(std::string_view feature) const {
+  return !features || std::find(features->begin(), features->end(), feature) != features->end();
 }
 
 Result<CompatTables> CompatTables::load_default() {

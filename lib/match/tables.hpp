@@ -47,10 +47,18 @@ struct ToolkitRow {
   std::string source;
 };
 
+// Minor version compatibility of one runtime major: a driver in
+// [min_driver, max_driver) runs any runtime of that major with limited features.
+// NVIDIA states the upper bound for 11.x (< 525) and 12.x (< 580): from there
+// on the driver provides a newer major and runs the runtime by backward
+// compatibility instead.
 struct MvcFloor {
   int major = 0;
   Version min_driver;
+  std::optional<Version> max_driver;  // exclusive; nullopt: none stated
   std::string source;
+
+  bool covers(const Version& driver) const { return driver >= min_driver && (!max_driver || driver < *max_driver); }
 };
 
 struct PtxRow {
@@ -83,7 +91,13 @@ struct AmdFeatureRule {
 struct GenericTarget {
   std::string generic;  // "gfx9-4-generic"
   std::vector<std::string> processors;
+  // The target features a code object for the generic target may name (LLVM's
+  // "Target Features Supported" column): gfx9-generic takes xnack only, since
+  // gfx906 has no sramecc there. nullopt: the table does not say.
+  std::optional<std::vector<std::string>> features;
   std::string source;
+
+  bool supports_feature(std::string_view feature) const;
 };
 
 struct AmdProcessor {
@@ -98,7 +112,8 @@ class CompatTables {
   static Result<CompatTables> load(const std::string& directory);
   static Result<CompatTables> load_default();
 
-  // The toolkit row for a CUDA major.minor, or nullptr.
+  // The toolkit row for a CUDA major.minor, or nullptr. Rows whose minimum
+  // driver NVIDIA has not published (min_driver null) are not loaded.
   const ToolkitRow* toolkit(const Version& cuda) const;
   // The newest CUDA release a driver provides in full (the newest row whose
   // minimum it meets); nullopt when it is older than every row.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <vector>
@@ -24,6 +26,7 @@ constexpr const char* numeric_keys[] = {
 // Keys whose value is a string or null when present.
 constexpr const char* text_keys[] = {
     "architecture", "compute_capability", "gfx_target", "release_date", "last_toolkit", "end_of_support",
+    "driver_end_of_support",
 };
 
 std::string lower(std::string s) {
@@ -130,12 +133,97 @@ bool id_matches(const json& entry, const std::string& pci_id) {
 json catalogue_view(const json& entry, const char* matched_by) {
   json view = json::object();
   for (const auto& [key, value] : entry.items())
-    if (key != "match" && key != "notes") view[key] = value;
+    if (key != "match" && key != "notes" && key != "note") view[key] = value;
   view["matched_by"] = matched_by;
   return view;
 }
 
+const json* number_or_null(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? &*it : nullptr;
+}
+
+std::string fmt(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+// The string at `key`, or "" when absent or not a string.
+std::string text_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The compute-capability table's row for the GPU ("nvidia" by "cc", "amd" by "gfx").
+const json* lanes_row(const json& gpu, const json& lanes) {
+  std::string vendor = text_of(gpu, "vendor"), key, want;
+  if (vendor == "nvidia") {
+    auto cc = gpu.find("compute_capability");
+    if (cc == gpu.end() || !cc->is_object()) return nullptr;
+    auto major = cc->find("major"), minor = cc->find("minor");
+    if (major == cc->end() || minor == cc->end() || !major->is_number_integer() || !minor->is_number_integer())
+      return nullptr;
+    key = "cc";
+    want = std::to_string(major->get<int>()) + "." + std::to_string(minor->get<int>());
+  } else if (vendor == "amd") {
+    auto amd = gpu.find("amdgpu");
+    if (amd == gpu.end() || !amd->is_object()) return nullptr;
+    key = "gfx";
+    want = text_of(*amd, "gfx");
+  }
+  auto rows = lanes.find(vendor);
+  if (want.empty() || rows == lanes.end() || !rows->is_array()) return nullptr;
+  for (const json& row : *rows)
+    if (row.is_object() && text_of(row, key.c_str()) == want) return &row;
+  return nullptr;
+}
+
+std::string no_entry_reason(const json& gpu, const HardwareCatalogue& catalogue) {
+  std::string pci_id = text_of(gpu, "pci_device_id");
+  std::string pci = pci_id.empty() ? "" : " (PCI device " + pci_id + ")";
+  return "no hardware-catalogue entry for " + text_of(gpu, "vendor") + " \"" + text_of(gpu, "name") + "\"" + pci +
+         "; the catalogue" +
+         (catalogue.updated().empty() ? "" : " (updated " + catalogue.updated() + ")") +
+         " is older than the device or the site has not added it (GPUKIT_SITE_HARDWARE)";
+}
+
 }  // namespace
+
+json derive_peaks(const json& gpu, const json& lanes) {
+  json out = {{"fp64_tflops", nullptr}, {"fp32_tflops", nullptr}, {"fp16_tflops", nullptr},
+              {"memory_bandwidth_gbs", nullptr}, {"sources", json::array()}, {"unknown", json::array()}};
+  const json clocks = gpu.contains("clocks") && gpu["clocks"].is_object() ? gpu["clocks"] : json::object();
+  const json* units = number_or_null(gpu, "multiprocessors");
+  const json* sm_mhz = number_or_null(clocks, "max_sm_mhz");
+  const json* row = lanes_row(gpu, lanes);
+  const std::string per = text_of(gpu, "vendor") == "amd" ? "cu" : "sm";
+  for (const char* prec : {"fp64", "fp32", "fp16"}) {
+    std::string out_key = std::string(prec) + "_tflops";
+    const json* lane = row ? number_or_null(*row, (std::string(prec) + "_lanes_per_" + per).c_str()) : nullptr;
+    if (!units || !sm_mhz || !lane) {
+      out["unknown"].push_back(out_key);
+      continue;
+    }
+    // An FMA is two operations.
+    double tflops = units->get<double>() * lane->get<double>() * 2 * sm_mhz->get<double>() * 1e6 / 1e12;
+    out[out_key] = tflops;
+    out["sources"].push_back(out_key + " = " + fmt(units->get<double>()) + " " + (per == "sm" ? "SMs" : "CUs") + " x " +
+                             fmt(lane->get<double>()) + " lanes x 2 x " + fmt(sm_mhz->get<double>()) +
+                             " MHz (probed max clock; lanes from compute-capability.json)");
+  }
+  const json* mem_mhz = number_or_null(clocks, "max_memory_mhz");
+  const json* bus = number_or_null(gpu, "memory_bus_width_bits");
+  if (mem_mhz && bus) {
+    // Double data rate: NVML and amd-smi report the memory clock at half the transfer rate.
+    out["memory_bandwidth_gbs"] = mem_mhz->get<double>() * 1e6 * 2 * bus->get<double>() / 8 / 1e9;
+    out["sources"].push_back("memory_bandwidth_gbs = " + fmt(mem_mhz->get<double>()) + " MHz x 2 x " +
+                             fmt(bus->get<double>()) + " bits / 8 (probed)");
+  } else {
+    out["unknown"].push_back("memory_bandwidth_gbs");
+  }
+  return out;
+}
 
 Result<HardwareCatalogue> HardwareCatalogue::load(const std::string& path) {
   auto text = read_input_file(path);
@@ -164,13 +252,37 @@ Result<HardwareCatalogue> HardwareCatalogue::load(const std::string& path) {
   }
   HardwareCatalogue catalogue;
   catalogue.entries_ = std::move(*entries);
+  if (auto u = root.find("updated"); u != root.end() && u->is_string()) catalogue.updated_ = u->get<std::string>();
   return catalogue;
 }
 
 Result<HardwareCatalogue> HardwareCatalogue::load_default() {
   auto path = data_file("hardware.json");
   if (!path) return path.error();
-  return load(*path);
+  auto catalogue = load(*path);
+  if (!catalogue) return catalogue.error();
+  // Without the lanes table, unknown GPUs get only a derived memory bandwidth.
+  if (auto lanes_path = data_file("compute-capability.json")) {
+    if (auto text = read_input_file(*lanes_path)) {
+      json lanes = json::parse(*text, nullptr, false);
+      if (lanes.is_object()) catalogue->set_lanes(std::move(lanes));
+    }
+  }
+  if (const char* site = std::getenv("GPUKIT_SITE_HARDWARE"); site && *site) {
+    auto extra = load(site);
+    if (!extra) return Error{extra.error().code, extra.error().message, "GPUKIT_SITE_HARDWARE=" + extra.error().context};
+    catalogue->merge_site(*extra);
+  }
+  return catalogue;
+}
+
+void HardwareCatalogue::merge_site(const HardwareCatalogue& site) {
+  for (json entry : site.entries_) {
+    entry["origin"] = "site";
+    auto same = std::find_if(entries_.begin(), entries_.end(), [&](const json& e) { return e["id"] == entry["id"]; });
+    if (same != entries_.end()) *same = std::move(entry);
+    else entries_.push_back(std::move(entry));
+  }
 }
 
 const json* HardwareCatalogue::match(const std::string& vendor, const std::string& name,
@@ -193,8 +305,9 @@ const json* HardwareCatalogue::match(const std::string& vendor, const std::strin
   return by_name.size() == 1 ? by_name.front() : nullptr;
 }
 
-void attach_catalogue(json& gpus, const HardwareCatalogue& catalogue) {
-  if (!gpus.is_array()) return;
+std::vector<std::string> attach_catalogue(json& gpus, const HardwareCatalogue& catalogue) {
+  std::vector<std::string> unknown;
+  if (!gpus.is_array()) return unknown;
   for (json& gpu : gpus) {
     if (!gpu.is_object()) continue;
     auto text = [&](const char* key) {
@@ -205,12 +318,18 @@ void attach_catalogue(json& gpus, const HardwareCatalogue& catalogue) {
     const json* entry = catalogue.match(vendor, name, pci_id);
     if (!entry) {
       gpu["catalogue"] = nullptr;
+      gpu["catalogue_reason"] = no_entry_reason(gpu, catalogue);
+      gpu["derived_peaks"] = derive_peaks(gpu, catalogue.lanes());
+      unknown.push_back(name.empty() ? vendor + " " + pci_id : name);
       continue;
     }
+    gpu.erase("catalogue_reason");
+    gpu.erase("derived_peaks");
     // The id alone decided when no other entry of the vendor lists it.
     bool by_id = catalogue.match(vendor, "", pci_id) == entry;
     gpu["catalogue"] = catalogue_view(*entry, by_id ? "pci_device_id" : "name");
   }
+  return unknown;
 }
 
 }  // namespace gpukit

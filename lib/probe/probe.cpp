@@ -1,7 +1,10 @@
 #include "probe/probe.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <string>
+#include <vector>
 
 #include "core/io.hpp"
 #include "probe/catalogue.hpp"
@@ -43,7 +46,10 @@ Status probe_node(Document& document, const ProbeRequest& request) {
   std::vector<PciDevice> pci = scan_gpu_pci_devices();
 
   Inventory inventory = assemble_inventory({nvidia.get(), amd.get()}, pci);
-  if (catalogue) attach_catalogue(inventory.gpus, *catalogue);
+  if (catalogue) {
+    auto unknown = attach_catalogue(inventory.gpus, *catalogue);
+    if (request.unknown_gpus) *request.unknown_gpus = std::move(unknown);
+  }
   json drivers = json::object({{"generator", generator_stamp("gpuprobe")}});
   for (auto& [vendor, entry] : inventory.drivers.items()) drivers[vendor] = entry;
   json visible = visible_section(inventory.gpus, visible_environment());
@@ -71,12 +77,24 @@ Result<int> run_probe(ProbeOptions& options) {
   ProbeRequest request;
   request.timeout_s = options.common.timeout_s;
   request.catalogue = !options.no_catalogue;
+  std::vector<std::string> unknown_gpus;
+  request.unknown_gpus = &unknown_gpus;
   if (options.from_input) {
     if (!input->has_value()) return usage_error("--from-input needs a node document on standard input or --input");
     for (const char* s : probe_sections)
       if (!document.has(s)) return usage_error("the input document has no '" + std::string(s) + "' section", "--from-input");
   } else if (auto st = probe_node(document, request); !st) {
     return st.error();
+  }
+  if (!unknown_gpus.empty()) {
+    std::sort(unknown_gpus.begin(), unknown_gpus.end());
+    unknown_gpus.erase(std::unique(unknown_gpus.begin(), unknown_gpus.end()), unknown_gpus.end());
+    std::string names;
+    for (const auto& n : unknown_gpus) names += (names.empty() ? "" : ", ") + n;
+    warn("gpuprobe", options.common,
+         "the hardware catalogue is older than this node's " + names +
+             ": peaks derived from the probed clocks and units (gpus[].derived_peaks); a site can add the row "
+             "(GPUKIT_SITE_HARDWARE, gpukit(7))");
   }
 
   std::string text;

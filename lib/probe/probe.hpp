@@ -1,6 +1,9 @@
 // Probing this node: the gpuprobe sections of the node document.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "core/cli.hpp"
 #include "core/document.hpp"
 #include "core/error.hpp"
@@ -10,6 +13,8 @@ namespace gpukit {
 struct ProbeRequest {
   double timeout_s = 5;   // deadline for each vendor query
   bool catalogue = true;  // attach hardware.json entries to the GPUs
+  // When set, receives the names of GPUs the catalogue does not know.
+  std::vector<std::string>* unknown_gpus = nullptr;
 };
 
 // Adds or replaces host, cpu, memory, drivers, gpus and visible in `document`.

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/document.hpp"
 #include "probe/catalogue.hpp"
@@ -159,4 +162,100 @@ TEST_CASE("catalogue: an unreadable file is a usage error naming it") {
   REQUIRE_FALSE(c.ok());
   CHECK(c.error().code == ExitCode::usage);
   CHECK(c.error().what() == path + ": cannot open: No such file or directory");
+}
+
+TEST_CASE("catalogue: a GPU the catalogue lacks gets null, the reason and the peaks its probed figures give") {
+  HardwareCatalogue c = mini();
+  c.set_lanes(json::parse(test::read_file(std::string(GPUKIT_TEST_SOURCE_DIR) + "/share/gpukit/compute-capability.json")));
+  json gpus = document_gpus("nvidia_mixed.json");
+  auto unknown = attach_catalogue(gpus, c);
+  // One name per unknown GPU (gpuprobe warns once per model).
+  REQUIRE(unknown == std::vector<std::string>{"NVIDIA H100 PCIe", "NVIDIA H100 PCIe"});
+  const json& h100 = gpus[2];
+  CHECK(h100["catalogue"].is_null());
+  std::string reason = h100["catalogue_reason"];
+  CHECK(reason.find("no hardware-catalogue entry for nvidia \"NVIDIA H100 PCIe\" (PCI device 0x2331)") == 0);
+  CHECK(reason.find("updated 2026-11-24") != std::string::npos);
+  CHECK(reason.find("older than the device") != std::string::npos);
+  // 114 SMs x {64, 128, 256} lanes x 2 x 1755 MHz; 1593 MHz x 2 x 5120 bits / 8.
+  const json& peaks = h100["derived_peaks"];
+  CHECK(peaks["fp64_tflops"].get<double>() == doctest::Approx(25.6086).epsilon(1e-4));
+  CHECK(peaks["fp32_tflops"].get<double>() == doctest::Approx(51.2172).epsilon(1e-4));
+  CHECK(peaks["fp16_tflops"].get<double>() == doctest::Approx(102.434).epsilon(1e-4));
+  CHECK(peaks["memory_bandwidth_gbs"].get<double>() == doctest::Approx(2039.04).epsilon(1e-4));
+  CHECK(peaks["unknown"].empty());
+  CHECK(peaks["sources"].size() == 4);
+  // A known GPU carries no reason.
+  CHECK_FALSE(gpus[0].contains("catalogue_reason"));
+
+  json doc = json::parse(test::read_file(test::fixture("documents/nvidia_mixed.json")));
+  doc["gpus"] = gpus;
+  CHECK(test::validate_document(doc) == "");
+}
+
+TEST_CASE("catalogue: without lanes or clocks the peaks it cannot derive are listed as unknown") {
+  json gpu = {{"vendor", "nvidia"}, {"name", "NVIDIA Future"}, {"multiprocessors", 200},
+              {"compute_capability", {{"major", 15}, {"minor", 0}}}, {"clocks", {{"max_sm_mhz", 2000}}}};
+  json peaks = derive_peaks(gpu, json::parse(test::read_file(std::string(GPUKIT_TEST_SOURCE_DIR) + "/share/gpukit/compute-capability.json")));
+  CHECK(peaks["fp64_tflops"].is_null());
+  CHECK(peaks["memory_bandwidth_gbs"].is_null());
+  CHECK(peaks["unknown"] == json::array({"fp64_tflops", "fp32_tflops", "fp16_tflops", "memory_bandwidth_gbs"}));
+  // Malformed probe values are skipped, not thrown on.
+  gpu["compute_capability"] = {{"major", "9"}, {"minor", 0}};
+  gpu["vendor"] = 3;
+  CHECK(derive_peaks(gpu, json::object())["unknown"].size() == 4);
+}
+
+TEST_CASE("catalogue: a site's override file adds rows and replaces shipped ones (GPUKIT_SITE_HARDWARE)") {
+  std::string site = test::fixture("catalogue/site.json");
+  ::setenv("GPUKIT_SITE_HARDWARE", site.c_str(), 1);
+  auto c = HardwareCatalogue::load_default();
+  ::unsetenv("GPUKIT_SITE_HARDWARE");
+  REQUIRE_MESSAGE(c.ok(), c.error().what());
+  const json* added = c->match("nvidia", "NVIDIA Example GPU", "0x7777");
+  REQUIRE(added);
+  CHECK((*added)["id"] == "site-example-gpu");
+  CHECK((*added)["origin"] == "site");
+  const json* replaced = c->match("nvidia", "NVIDIA L4", "0x27b8");
+  REQUIRE(replaced);
+  CHECK((*replaced)["tdp_w"] == 70);
+  CHECK((*replaced)["origin"] == "site");
+  // The shipped rows are still there, and only one row has the replaced id.
+  CHECK(id_of(c->match("nvidia", "NVIDIA H100 80GB HBM3", "0x2330")) == "nvidia-h100-sxm5-80gb");
+  CHECK(std::count_if(c->entries().begin(), c->entries().end(), [](const json& e) { return e["id"] == "nvidia-l4"; }) == 1);
+
+  json gpus = json::array({{{"vendor", "nvidia"}, {"name", "NVIDIA Example GPU"}, {"pci_device_id", "0x7777"}}});
+  CHECK(attach_catalogue(gpus, *c).empty());
+  CHECK(gpus[0]["catalogue"]["id"] == "site-example-gpu");
+  CHECK(gpus[0]["catalogue"]["origin"] == "site");
+}
+
+TEST_CASE("catalogue: a broken site file is a usage error naming the variable and the entry") {
+  std::string path = test::temp_dir() + "/site.json";
+  std::ofstream(path) << one_entry({{"source", nullptr}});
+  ::setenv("GPUKIT_SITE_HARDWARE", path.c_str(), 1);
+  auto c = HardwareCatalogue::load_default();
+  ::unsetenv("GPUKIT_SITE_HARDWARE");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().code == ExitCode::usage);
+  CHECK(c.error().what().find("GPUKIT_SITE_HARDWARE=" + path + ": /entries/0/source") == 0);
+}
+
+TEST_CASE("catalogue: every shipped row has a source and a date, and V100 keeps both ends of support") {
+  auto c = HardwareCatalogue::load_default();
+  REQUIRE_MESSAGE(c.ok(), c.error().what());
+  for (const json& e : c->entries()) {
+    INFO(e["id"].get<std::string>());
+    CHECK(e.value("source", std::string()).size() > 0);
+    CHECK(e.value("date", std::string()).size() >= 7);
+    CHECK(e.value("source", std::string()).find("research/") == std::string::npos);
+  }
+  const json* v100 = c->match("nvidia", "Tesla V100-SXM2-32GB", "0x1db5");
+  REQUIRE(v100);
+  CHECK((*v100)["end_of_support"] == "2025-08");         // CUDA 13.0 dropped Volta
+  CHECK((*v100)["driver_end_of_support"] == "2028-08");  // R580, the last branch for Volta
+  json gpus = json::array({{{"vendor", "nvidia"}, {"name", "Tesla V100-SXM2-32GB"}, {"pci_device_id", "0x1db5"}}});
+  attach_catalogue(gpus, *c);
+  CHECK(gpus[0]["catalogue"]["driver_end_of_support"] == "2028-08");
+  CHECK_FALSE(gpus[0]["catalogue"].contains("note"));
 }

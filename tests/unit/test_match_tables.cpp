@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "match/rules.hpp"
 #include "match/tables.hpp"
 #include "match_test_support.hpp"
 
@@ -46,7 +47,25 @@ TEST_CASE("match tables: toolkit rows give each release's minimum driver") {
   CHECK(t.cuda_for_driver(v("535.104.05"))->short_string() == "12.2");
   CHECK(t.cuda_for_driver(v("550.54.13"))->short_string() == "12.3");
   CHECK(t.cuda_for_driver(v("580.65.06"))->short_string() == "13.0");
-  CHECK_FALSE(t.cuda_for_driver(v("440.33")).has_value());
+  CHECK(t.cuda_for_driver(v("440.33"))->short_string() == "10.2");
+  CHECK_FALSE(t.cuda_for_driver(v("384.00")).has_value());
+}
+
+TEST_CASE("match tables: corrected and new toolkit rows") {
+  const auto& t = tables();
+  CHECK(t.toolkit(v("9.0"))->min_driver.raw == "384.81");
+  CHECK(t.toolkit(v("13.3"))->min_driver.raw == "610.43.02");
+  CHECK(t.cuda_for_driver(v("610.43.02"))->short_string() == "13.3");
+  // Releases whose minimum driver gpukit could not read decide nothing.
+  CHECK(t.toolkit(v("13.4")) == nullptr);
+  CHECK(t.toolkit(v("13.5")) == nullptr);
+  CHECK(t.ptx(v("9.5"))->cuda.short_string() == "13.5");
+  CHECK(t.ptx(v("9.2"))->cuda.short_string() == "13.2");
+  // First toolkits from the PTX ISA release history.
+  CHECK(t.arch(7, 2)->first_cuda->short_string() == "9.1");
+  CHECK(t.arch(8, 7)->first_cuda->short_string() == "11.4");
+  REQUIRE(t.arch(8, 8));
+  CHECK(t.arch(10, 3)->first_cuda->short_string() == "12.9");
 }
 
 TEST_CASE("match tables: minor-version-compatibility floors per major") {
@@ -57,6 +76,48 @@ TEST_CASE("match tables: minor-version-compatibility floors per major") {
   CHECK(t.mvc_floor(13)->min_driver <= v("580.65.06"));
   CHECK(v("575.57.08") < t.mvc_floor(13)->min_driver);
   CHECK(t.mvc_floor(10) == nullptr);
+}
+
+TEST_CASE("match tables: minor version compatibility has NVIDIA's upper bounds") {
+  const auto& t = tables();
+  const MvcFloor* m11 = t.mvc_floor(11);
+  const MvcFloor* m12 = t.mvc_floor(12);
+  const MvcFloor* m13 = t.mvc_floor(13);
+  REQUIRE(m11);
+  REQUIRE(m12);
+  REQUIRE(m13);
+  CHECK(m11->max_driver->raw == "525");
+  CHECK(m12->max_driver->raw == "580");
+  CHECK_FALSE(m13->max_driver.has_value());
+  CHECK(m12->covers(v("525.60.13")));
+  CHECK(m12->covers(v("575.57.08")));
+  CHECK_FALSE(m12->covers(v("580.65.06")));  // that driver runs 12.x by backward compatibility
+  CHECK_FALSE(m12->covers(v("520.61.05")));
+  CHECK(m11->covers(v("470.42.01")));
+  CHECK_FALSE(m11->covers(v("525.60.13")));
+  CHECK(m13->covers(v("610.43.02")));
+}
+
+TEST_CASE("match tables: the MVC rule applies only inside the bounds") {
+  const auto& t = tables();
+  NodeFacts n;
+  n.nvidia_status = "ok";
+  n.nvidia_driver = v("575.57.08");
+  n.nvidia_cuda = v("12.9");
+  // 12.x on an R575 driver: provided in full.
+  CHECK(rule_cuda_runtime(v("12.4"), "the job", n, t, true).outcome == Outcome::pass);
+  // 13.1 on an R575 driver: below the 13.x floor.
+  CHECK(rule_cuda_runtime(v("13.1"), "the job", n, t, true).outcome == Outcome::fail);
+  // A driver the table says is past the 12.x bound, reporting an older CUDA
+  // (a mislabelled document), does not pass by minor version compatibility.
+  n.nvidia_driver = v("580.65.06");
+  n.nvidia_cuda = v("12.2");
+  RuleResult r = rule_cuda_runtime(v("12.8"), "the job", n, t, true);
+  CHECK(r.outcome == Outcome::fail);
+  n.nvidia_driver = v("535.54.03");
+  r = rule_cuda_runtime(v("12.8"), "the job", n, t, true);
+  CHECK(r.outcome == Outcome::pass);
+  CHECK(r.reason.find("minor version compatibility") != std::string::npos);
 }
 
 TEST_CASE("match tables: PTX ISA versions map to the CUDA that understands them") {
@@ -127,6 +188,32 @@ TEST_CASE("match tables: AMD generic targets and feature rules") {
   CHECK_FALSE(t.feature_loads("sramecc", "on", "off"));
   CHECK(t.amd_processor("gfx1030")->features.empty());
   CHECK(t.amd_processor("gfx90a")->features.size() == 2);
+  const auto& p94 = t.generic("gfx9-4-generic")->processors;
+  CHECK(std::find(p94.begin(), p94.end(), "gfx950") != p94.end());
+  const GenericTarget* g125 = t.generic("gfx12-5-generic");
+  REQUIRE(g125);
+  CHECK(g125->processors == std::vector<std::string>{"gfx1250", "gfx1251"});
+}
+
+TEST_CASE("match tables: gfx9-generic supports xnack only") {
+  const auto& t = tables();
+  const GenericTarget* g9 = t.generic("gfx9-generic");
+  REQUIRE(g9);
+  REQUIRE(g9->features.has_value());
+  CHECK(g9->supports_feature("xnack"));
+  CHECK_FALSE(g9->supports_feature("sramecc"));
+  NodeDevice mi50;
+  mi50.id = "GPU-a";
+  mi50.vendor = "amd";
+  mi50.gfx = "gfx906";
+  mi50.target_id = "gfx906:sramecc+:xnack-";
+  std::string why;
+  CHECK(amd_target_loads("gfx9-generic:xnack-", mi50, t, why) == Outcome::pass);
+  CHECK(why.find("generic target gfx9-generic covers gfx906") != std::string::npos);
+  CHECK(amd_target_loads("gfx9-generic:sramecc+", mi50, t, why) == Outcome::fail);
+  CHECK(why.find("gfx9-generic does not support") != std::string::npos);
+  // The same feature on the processor itself is fine.
+  CHECK(amd_target_loads("gfx906:sramecc+", mi50, t, why) == Outcome::pass);
 }
 
 TEST_CASE("match tables: a malformed table names the file and the row") {
@@ -153,6 +240,17 @@ TEST_CASE("match tables: a malformed table names the file and the row") {
   r = CompatTables::load(dir);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "expected \"schema\": \"gpukit-ptx-isa/1\"");
+
+  rewrite("ptx-isa.json", R"({"schema":"gpukit-ptx-isa/1","versions":[{"ptx_isa":"9.0","cuda":"13.0","source":"s","date":"d"}]})");
+  auto compat = json::parse(std::ifstream(dir + "/cuda-compat.json"));
+  compat["minor_version_compatibility"][1]["max_driver_exclusive"] = "500";
+  rewrite("cuda-compat.json", compat.dump());
+  r = CompatTables::load(dir);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().context == dir + "/cuda-compat.json: /minor_version_compatibility/1");
+  CHECK(r.error().message == "\"max_driver_exclusive\" must be above \"min_driver\"");
+  fs::copy_file(std::string(GPUKIT_TEST_SOURCE_DIR) + "/share/gpukit/cuda-compat.json", dir + "/cuda-compat.json",
+                fs::copy_options::overwrite_existing);
 
   rewrite("ptx-isa.json", "[");
   r = CompatTables::load(dir);
