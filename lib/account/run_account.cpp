@@ -1,6 +1,4 @@
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -320,7 +318,11 @@ void Session::prepare_while_running() {
     work();
     return;
   }
-  while (!done.load()) sup_->wait(0.005);
+  try {
+    while (!done.load()) sup_->wait(0.005);
+  } catch (const std::exception& e) {
+    degrade("setup", std::string("signals were not handled while probing: ") + e.what());
+  }
   worker.join();
 }
 
