@@ -210,7 +210,7 @@ TEST_CASE("gpucost: bad input is exit 2 with one line naming the problem") {
                     "/electricity_price_per_kwh: must be >= 0, found -0.1");
   check_usage_error(run_tool("gpucost", {"-i", doc("gpu-node.json"), "--site", site(R"({"currency": "CHF"})")}),
                     "/usd_exchange_rate: required when the currency is CHF (the defaults are in EUR)");
-  check_usage_error(run_tool("gpucost", {"-i", doc("gpu-node.json"), "--site", site("{\"pue\": ")}), "site.json: invalid JSON");
+  check_usage_error(run_tool("gpucost", {"-i", doc("gpu-node.json"), "--site", site("{\"pue\": ")}), "site.json: /pue: invalid JSON at byte 9");
   check_usage_error(run_tool("gpucost", {"-i", doc("gpu-node.json"), "--site", "/nonexistent/site.json"}),
                     "/nonexistent/site.json: cannot open");
   check_usage_error(run_tool("gpucost", {"compare", doc("gpu-node.json"), "/nonexistent/node.json"}),

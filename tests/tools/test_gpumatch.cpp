@@ -192,7 +192,9 @@ TEST_CASE("gpumatch: every input error is one line and exit 2") {
   check_usage_error(gpumatch({"--input", mixed, "--require", bad_value}),
                     "gpumatch: " + bad_value + ": /gpu_memory_bytes: \"lots\" is not a size (e.g. 40GiB, 512MB, 1073741824)");
   std::string not_json = write_temp("job.json", "{\"gpus\": 1,");
-  check_usage_error(gpumatch({"--input", mixed, "--require", not_json}), "gpumatch: " + not_json + ": invalid JSON at byte 12");
+  check_usage_error(gpumatch({"--input", mixed, "--require", not_json}),
+                    "gpumatch: " + not_json + ": /: invalid JSON at byte 12: parse error at line 1, column 12: syntax error "
+                    "while parsing object key - unexpected end of input; expected string literal");
   std::string array = write_temp("job.json", "[]");
   check_usage_error(gpumatch({"--input", mixed, "--require", array}), "gpumatch: " + array + ": /: a requirement must be a JSON object");
   check_usage_error(gpumatch({"--input", mixed, "--gpus", "1", "--vendor", "intel"}),

@@ -38,7 +38,9 @@ std::string write_temp(const std::string& name, const std::string& content) {
 TEST_CASE("gpuprobe: malformed JSON on stdin is exit 2 with one line naming the byte") {
   RunOptions o = quiet_node();
   o.stdin_data = "{\"schema\": \"gpukit/1\", \"gpus\": [";
-  check_usage_error(run_tool("gpuprobe", {}, o), "gpuprobe: <stdin>: invalid JSON at byte 33\n");
+  check_usage_error(run_tool("gpuprobe", {}, o),
+                    "gpuprobe: <stdin>: /gpus/0: invalid JSON at byte 33: parse error at line 1, column 33: syntax error "
+                    "while parsing value - unexpected end of input; expected '[', '{', or a literal\n");
 }
 
 TEST_CASE("gpuprobe: a wrong schema major is exit 2") {

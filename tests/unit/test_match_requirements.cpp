@@ -109,7 +109,9 @@ TEST_CASE("match requirements: bad input names the key") {
   CHECK(error_of(R"({"schema": "gpukit-require/9"})") == "job.json: /schema: \"gpukit-require/9\" is not \"gpukit-require/1\"");
   CHECK(error_of(R"({"payloads": [""]})") == "job.json: /payloads/0: expected a non-empty string");
   CHECK(error_of("[1]") == "job.json: /: a requirement must be a JSON object, found an array");
-  CHECK(error_of("{\"gpus\": ") == "job.json: invalid JSON at byte 10");
+  CHECK(error_of("{\"gpus\": ") ==
+        "job.json: /gpus: invalid JSON at byte 10: parse error at line 1, column 10: syntax error while parsing value - "
+        "unexpected end of input; expected '[', '{', or a literal");
 }
 
 TEST_CASE("match requirements: lists of jobs") {

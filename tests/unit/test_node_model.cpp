@@ -69,7 +69,7 @@ TEST_CASE("node model: gpuprobe's sections of a MIG node") {
   CHECK(a100.mig_instances[0].profile == "3g.20gb");
   CHECK(a100.mig_instances[0].gi_cap_minor == 21);
   CHECK(a100.mig_instances[0].memory_bytes == 20937965568ULL);
-  CHECK(a100.catalogue.is_object());
+  CHECK(a100.catalogue.is_null());  // "catalogue": null in this fixture: unknown
   REQUIRE(m->visible);
   CHECK(m->visible->restricted);
   CHECK(m->visible->devices.size() == 2);
