@@ -218,9 +218,9 @@ Status Session::read_inputs() {
   if (o_.benchmark) {
     auto text = read_input_file(*o_.benchmark, o_.common.limits.max_bytes);
     if (!text) return text.error();
-    json j = json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return usage_error("not valid JSON", *o_.benchmark);
-    auto s = parse_benchmark_scores(j, *o_.benchmark);
+    auto j = parse_json(*text, *o_.benchmark, o_.common.limits);
+    if (!j) return j.error();
+    auto s = parse_benchmark_scores(*j, *o_.benchmark);
     if (!s) return s.error();
     scores_ = *s;
   } else if (const json* bench = doc_.section("bench"); bench && bench->contains("scores")) {

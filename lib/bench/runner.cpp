@@ -151,10 +151,14 @@ ResultRecord measure(const WorkloadEntry& entry, WorkloadContext ctx, std::share
         r.energy_reason = "sustained run failed: " + st.error().what();
       } else if (!meter->attributable()) {
         r.energy_reason = "MIG instance: the GPU's power and energy cover every instance";
-      } else if (e0 && e1 && e0->energy_j && e1->energy_j && e1->time_s > e0->time_s) {
+      } else if (e0 && e1 && e0->energy_j && e1->energy_j && e1->time_s > e0->time_s &&
+                 *e1->energy_j >= *e0->energy_j) {
         r.power_w_mean = (*e1->energy_j - *e0->energy_j) / (e1->time_s - e0->time_s);
       } else if (e1 && e1->power_w) {
-        r.power_w_mean = *e1->power_w;  // no energy counter: the power reading at the end of the run
+        // No energy counter, or one that restarted during the run (a driver
+        // reload, amd_smi's counter reset): the power reading at the end of the
+        // run, never a negative difference.
+        r.power_w_mean = *e1->power_w;
       } else {
         r.energy_reason = "the telemetry has neither an energy counter nor a power reading";
       }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bench/bench.hpp"
+#include "bench/energy.hpp"
 #include "bench/peak.hpp"
 #include "bench/progress.hpp"
 #include "bench/reference.hpp"
@@ -155,6 +156,50 @@ TEST_CASE("bench: a result's statistics are over the repetitions after the warm-
   CHECK(r.validated);
   CHECK(r.validation.passed);
   CHECK(r.energy_reason == "no telemetry for this device");
+}
+
+namespace {
+// Energy readings the test chooses, one per read(), the last repeated.
+class ScriptedMeter final : public EnergyMeter {
+ public:
+  explicit ScriptedMeter(std::vector<DeviceSample> s) : s_(std::move(s)) {}
+  std::string source() const override { return "scripted"; }
+  bool attributable() const override { return true; }
+  Result<DeviceSample> read() override { return s_[std::min(next_++, s_.size() - 1)]; }
+
+ private:
+  std::vector<DeviceSample> s_;
+  std::size_t next_ = 0;
+};
+
+DeviceSample energy_sample(double time_s, double energy_j, double power_w) {
+  DeviceSample s;
+  s.time_s = time_s;
+  s.energy_j = energy_j;
+  s.power_w = power_w;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("bench: power from the energy counter, and never negative when the counter restarts during the run") {
+  auto backend = cpu_backend();
+  WorkloadContext ctx;
+  ctx.device = backend->devices().front();
+  ctx.config = small_config();
+  // before, e0, e1: 300 J over 1 s is 300 W.
+  auto steady = std::make_shared<ScriptedMeter>(
+      std::vector<DeviceSample>{energy_sample(0, 5000, 250), energy_sample(1, 5000, 250), energy_sample(2, 5300, 280)});
+  ResultRecord r = detail::measure(scripted({}), ctx, steady);
+  REQUIRE(r.power_w_mean);
+  CHECK(*r.power_w_mean == doctest::Approx(300));
+  // The counter went back to zero between e0 and e1 (amd_smi resets it): the
+  // power reading at the end stands in, not (40 - 5000) J / 1 s.
+  auto reset = std::make_shared<ScriptedMeter>(
+      std::vector<DeviceSample>{energy_sample(0, 5000, 250), energy_sample(1, 5000, 250), energy_sample(2, 40, 280)});
+  ResultRecord z = detail::measure(scripted({}), ctx, reset);
+  REQUIRE(z.power_w_mean);
+  CHECK(*z.power_w_mean == doctest::Approx(280));
+  CHECK(z.energy_reason.empty());
 }
 
 TEST_CASE("bench: statuses: unsupported is skipped, failed validation and preparation are failed without a value") {
