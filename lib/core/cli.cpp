@@ -79,13 +79,14 @@ std::string default_format(const CommonOptions& o) {
 }
 
 int tool_main(CLI::App& app, CommonOptions& options, int argc, char** argv,
-              const std::function<Result<int>()>& run) {
+              const std::function<Result<int>()>& run, const std::string& refused_note) {
   const std::string tool = app.get_name();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << tool << ": " << one_line(e.what()) << " (see " << tool << " --help)\n";
+    std::cerr << tool << ": " << one_line(e.what()) << " (see " << tool << " --help)"
+              << (refused_note.empty() ? "" : "; " + refused_note) << "\n";
     return static_cast<int>(ExitCode::usage);
   }
   if (options.format.empty()) options.format = default_format(options);

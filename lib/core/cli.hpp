@@ -44,7 +44,10 @@ std::string default_format(const CommonOptions& options);
 // its outcome to an exit status: a returned value is the status; an Error is one
 // line "<tool>: <context>: <message>" on stderr and its ExitCode. CLI11 parse
 // errors are usage errors (2). Nothing is written to stdout on error.
-int tool_main(CLI::App& app, CommonOptions& options, int argc, char** argv, const std::function<Result<int>()>& run);
+// `refused_note`, when not empty, ends the line of a command line that does not
+// parse ("the command was not started": gpuaccount's payload).
+int tool_main(CLI::App& app, CommonOptions& options, int argc, char** argv, const std::function<Result<int>()>& run,
+              const std::string& refused_note = {});
 
 // One diagnostic line on stderr, "<tool>: warning: <message>", unless --quiet.
 void warn(const std::string& tool, const CommonOptions& options, const std::string& message);

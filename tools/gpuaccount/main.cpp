@@ -33,14 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--user", opts.identity.user, "Grid DN or user name (APEL GlobalUserName)")->type_name("NAME");
   app.add_option("--fqan", opts.identity.fqan, "VOMS FQAN (APEL FQAN)")->type_name("FQAN");
   app.add_option("--cores", opts.identity.cores, "CPU cores allocated to the job")->check(CLI::PositiveNumber)->type_name("N");
-  bool started = false;
-  int status = tool_main(app, opts.common, argc, argv, [&] {
-    started = true;
-    return run_account(opts);
-  });
   // Options that do not parse are refused like any other bad option: the
   // payload is not started under a wrapper that cannot do what it was asked.
-  if (!started && status == static_cast<int>(ExitCode::usage) && wraps_a_command(argc, argv))
-    std::cerr << "gpuaccount: the command was not started\n";
-  return status;
+  return tool_main(app, opts.common, argc, argv, [&] { return run_account(opts); },
+                   wraps_a_command(argc, argv) ? "the command was not started" : "");
 }
