@@ -47,15 +47,6 @@ const std::vector<std::string>& requirement_keys() {
 
 namespace {
 
-const char* json_type(const json& v) {
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number()) return "a number";
-  return "null";
-}
-
 class KeyReader {
  public:
   KeyReader(const json& object, std::string origin, std::string prefix)
@@ -66,7 +57,7 @@ class KeyReader {
   Result<int> count(const std::string& key, int min, int max) const {
     const json& v = object_.at(key);
     if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()))
-      return usage_error(std::string("expected an integer, found ") + json_type(v), where(key));
+      return usage_error(std::string("expected an integer, found ") + json_type_name(v), where(key));
     double d = v.get<double>();
     if (d < min || d > max)
       return usage_error("must be between " + std::to_string(min) + " and " + std::to_string(max), where(key));
@@ -75,7 +66,7 @@ class KeyReader {
 
   Result<double> positive(const std::string& key) const {
     const json& v = object_.at(key);
-    if (!v.is_number()) return usage_error(std::string("expected a number, found ") + json_type(v), where(key));
+    if (!v.is_number()) return usage_error(std::string("expected a number, found ") + json_type_name(v), where(key));
     double d = v.get<double>();
     if (!std::isfinite(d) || d < 0) return usage_error("must be a number >= 0", where(key));
     return d;
@@ -83,13 +74,13 @@ class KeyReader {
 
   Result<bool> flag(const std::string& key) const {
     const json& v = object_.at(key);
-    if (!v.is_boolean()) return usage_error(std::string("expected true or false, found ") + json_type(v), where(key));
+    if (!v.is_boolean()) return usage_error(std::string("expected true or false, found ") + json_type_name(v), where(key));
     return v.get<bool>();
   }
 
   Result<std::string> text(const std::string& key) const {
     const json& v = object_.at(key);
-    if (!v.is_string()) return usage_error(std::string("expected a string, found ") + json_type(v), where(key));
+    if (!v.is_string()) return usage_error(std::string("expected a string, found ") + json_type_name(v), where(key));
     return v.get<std::string>();
   }
 
@@ -102,7 +93,7 @@ class KeyReader {
       return *b;
     }
     if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) return v.get<std::uint64_t>();
-    return usage_error(std::string("expected bytes (an integer >= 0) or a size string, found ") + json_type(v), where(key));
+    return usage_error(std::string("expected bytes (an integer >= 0) or a size string, found ") + json_type_name(v), where(key));
   }
 
   // "8.0", "12.4" or a number such as 8.0 (read as written, to one decimal).
@@ -122,7 +113,7 @@ class KeyReader {
       if (minor == 10) { ++major; minor = 0; }
       s = std::to_string(major) + "." + std::to_string(minor);
     } else {
-      return usage_error(std::string("expected a version such as \"12.4\", found ") + json_type(v), where(key));
+      return usage_error(std::string("expected a version such as \"12.4\", found ") + json_type_name(v), where(key));
     }
     auto parsed = Version::parse(s);
     if (!parsed || parsed->parts.size() > 3) return usage_error("\"" + s + "\" is not a version such as \"12.4\"", where(key));
@@ -136,7 +127,7 @@ class KeyReader {
       out.push_back(v.get<std::string>());
       return out;
     }
-    if (!v.is_array()) return usage_error(std::string("expected an array of strings, found ") + json_type(v), where(key));
+    if (!v.is_array()) return usage_error(std::string("expected an array of strings, found ") + json_type_name(v), where(key));
     for (size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_string() || v[i].get<std::string>().empty())
         return usage_error("expected a non-empty string", where(key) + "/" + std::to_string(i));
@@ -189,7 +180,7 @@ bool valid_mig_profile(const std::string& p) {
 
 Result<Requirements> parse_requirements(const json& object, const std::string& origin, const std::string& pointer) {
   if (!object.is_object())
-    return usage_error(std::string("a requirement must be a JSON object, found ") + json_type(object),
+    return usage_error(std::string("a requirement must be a JSON object, found ") + json_type_name(object),
                        origin + ": " + (pointer.empty() ? "/" : pointer));
   const auto& keys = requirement_keys();
   for (const auto& [key, value] : object.items()) {

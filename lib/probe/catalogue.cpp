@@ -49,15 +49,6 @@ std::string normalize_pci_id(const std::string& id) {
   return "0x" + std::string(4 - s.size(), '0') + s;
 }
 
-std::string type_name(const json& v) {
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number()) return "a number";
-  return "null";
-}
-
 // Checks one entry; returns the problem and the JSON pointer below the entry
 // where it is, or nothing.
 struct Problem {
@@ -65,11 +56,11 @@ struct Problem {
 };
 
 std::optional<Problem> check_entry(const json& e) {
-  if (!e.is_object()) return Problem{"", "expected an object, found " + type_name(e)};
+  if (!e.is_object()) return Problem{"", std::string("expected an object, found ") + json_type_name(e)};
   for (const char* key : {"id", "name", "source"}) {
     auto it = e.find(key);
     if (it == e.end()) return Problem{std::string("/") + key, "missing"};
-    if (!it->is_string()) return Problem{std::string("/") + key, "expected a string, found " + type_name(*it)};
+    if (!it->is_string()) return Problem{std::string("/") + key, std::string("expected a string, found ") + json_type_name(*it)};
     if (trim(it->get<std::string>()).empty()) return Problem{std::string("/") + key, "is empty"};
   }
   auto vendor = e.find("vendor");
@@ -78,15 +69,15 @@ std::optional<Problem> check_entry(const json& e) {
     return Problem{"/vendor", "expected \"nvidia\", \"amd\" or \"intel\""};
   auto match = e.find("match");
   if (match == e.end()) return Problem{"/match", "missing"};
-  if (!match->is_object()) return Problem{"/match", "expected an object, found " + type_name(*match)};
+  if (!match->is_object()) return Problem{"/match", std::string("expected an object, found ") + json_type_name(*match)};
   for (const char* key : {"names", "pci_device_ids"}) {
     auto list = match->find(key);
     if (list == match->end()) continue;
-    if (!list->is_array()) return Problem{std::string("/match/") + key, "expected an array, found " + type_name(*list)};
+    if (!list->is_array()) return Problem{std::string("/match/") + key, std::string("expected an array, found ") + json_type_name(*list)};
     for (size_t i = 0; i < list->size(); ++i) {
       const json& item = (*list)[i];
       std::string where = std::string("/match/") + key + "/" + std::to_string(i);
-      if (!item.is_string()) return Problem{where, "expected a string, found " + type_name(item)};
+      if (!item.is_string()) return Problem{where, std::string("expected a string, found ") + json_type_name(item)};
       if (std::string(key) == "pci_device_ids" && normalize_pci_id(item.get<std::string>()).empty())
         return Problem{where, "\"" + item.get<std::string>() + "\" is not a PCI device id like \"0x2330\""};
     }
@@ -94,18 +85,18 @@ std::optional<Problem> check_entry(const json& e) {
   for (const char* key : numeric_keys) {
     auto it = e.find(key);
     if (it != e.end() && !it->is_null() && !it->is_number())
-      return Problem{std::string("/") + key, "expected a number or null, found " + type_name(*it)};
+      return Problem{std::string("/") + key, std::string("expected a number or null, found ") + json_type_name(*it)};
   }
   for (const char* key : text_keys) {
     auto it = e.find(key);
     if (it != e.end() && !it->is_null() && !it->is_string())
-      return Problem{std::string("/") + key, "expected a string or null, found " + type_name(*it)};
+      return Problem{std::string("/") + key, std::string("expected a string or null, found ") + json_type_name(*it)};
   }
   if (auto peaks = e.find("peak_tflops"); peaks != e.end() && !peaks->is_null()) {
-    if (!peaks->is_object()) return Problem{"/peak_tflops", "expected an object, found " + type_name(*peaks)};
+    if (!peaks->is_object()) return Problem{"/peak_tflops", std::string("expected an object, found ") + json_type_name(*peaks)};
     for (const auto& [key, value] : peaks->items())
       if (!value.is_null() && !value.is_number())
-        return Problem{"/peak_tflops/" + key, "expected a number or null, found " + type_name(value)};
+        return Problem{"/peak_tflops/" + key, std::string("expected a number or null, found ") + json_type_name(value)};
   }
   return std::nullopt;
 }
@@ -234,13 +225,13 @@ Result<HardwareCatalogue> HardwareCatalogue::load(const std::string& path) {
   } catch (const json::parse_error& e) {
     return usage_error("invalid JSON at byte " + std::to_string(e.byte), path);
   }
-  if (!root.is_object()) return usage_error("expected a JSON object, found " + type_name(root), path + ": /");
+  if (!root.is_object()) return usage_error(std::string("expected a JSON object, found ") + json_type_name(root), path + ": /");
   auto schema = root.find("schema");
   if (schema == root.end() || !schema->is_string() || *schema != catalogue_schema)
     return usage_error(std::string("expected \"") + catalogue_schema + "\"", path + ": /schema");
   auto entries = root.find("entries");
   if (entries == root.end()) return usage_error("missing", path + ": /entries");
-  if (!entries->is_array()) return usage_error("expected an array, found " + type_name(*entries), path + ": /entries");
+  if (!entries->is_array()) return usage_error(std::string("expected an array, found ") + json_type_name(*entries), path + ": /entries");
 
   std::set<std::string> ids;
   for (size_t i = 0; i < entries->size(); ++i) {
