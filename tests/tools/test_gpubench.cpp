@@ -272,7 +272,7 @@ TEST_CASE("gpubench: by default a GPU nothing can run is listed, skipped with th
   CHECK(result(h100, "stream_triad")["peak"]["value"].get<double>() == doctest::Approx(3352.32));
 }
 
-TEST_CASE("gpubench: MIG instances are devices; the MIG parent is skipped with the reason") {
+TEST_CASE("gpubench: MIG instances are devices, and the MIG parent is skipped with the reason") {
   auto r = run_tool("gpubench", args({"--input", fixture("bench/node-mig.json"), "--device", "0,gpu", "-w", "stream_triad"}),
                     with_plugins("fakegpu"));
   REQUIRE(r.exit_code == 0);

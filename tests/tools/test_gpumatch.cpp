@@ -267,7 +267,7 @@ TEST_CASE("gpumatch: payloads listed alone, malformed and truncated ones rejecte
   check_usage_error(gpumatch({"--payload", "/tmp"}, quick), "gpumatch: /tmp: not a regular file");
 }
 
-TEST_CASE("gpumatch: nvcc and hipcc payloads listed; truncated and corrupted copies rejected") {
+TEST_CASE("gpumatch: nvcc and hipcc payloads listed, and truncated and corrupted copies rejected") {
   if (!have_payload("multi") || !have_payload("hip_gfx90a_xnack_off")) return;
   auto r = gpumatch({"--payload", payload("multi"), "--payload", payload("hip_gfx90a_xnack_off"), "--format", "json"});
   REQUIRE(r.exit_code == 0);

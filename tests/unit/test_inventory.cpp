@@ -87,7 +87,7 @@ TEST_CASE("inventory: PCI fills what the vendor library left out, never what it 
   CHECK(inv.drivers["nvidia"]["driver_version"]["parts"] == json::array({550, 54, 14}));
 }
 
-TEST_CASE("inventory: a MIG parent with instances is not allocatable; unknown values stay null") {
+TEST_CASE("inventory: a MIG parent with instances is not allocatable, and unknown values stay null") {
   GpuRecord g;
   g.vendor = "nvidia";
   g.name = "NVIDIA A100-SXM4-40GB";

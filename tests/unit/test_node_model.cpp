@@ -146,7 +146,7 @@ TEST_CASE("node model: the bench view is checked like the model") {
   CHECK(model_error(doc) == "node.json: /bench/devices/0/id: expected a string or null, found a number");
 }
 
-TEST_CASE("node model: unknown keys and sections pass through untouched; null is unknown") {
+TEST_CASE("node model: unknown keys and sections pass through untouched, and null is unknown") {
   json doc = fixture_json("nvidia_mixed.json");
   doc["gpus"][0]["future_field"] = {{"nested", json::array({1, 2})}};
   doc["gpus"][0]["numa_node"] = nullptr;
