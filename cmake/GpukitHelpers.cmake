@@ -30,7 +30,10 @@ file(CREATE_LINK "${PROJECT_SOURCE_DIR}/share/gpukit" "${gpukit_build_datadir}" 
 # Debug information and __FILE__ name sources relative to the tree, so the
 # installed files carry no path of the machine that built them.
 # (nvcc hands them to its host compiler; the HIP plugin's hipcc line has its own.)
-set(GPUKIT_FILE_PREFIX_MAPS -ffile-prefix-map=${PROJECT_SOURCE_DIR}/= -ffile-prefix-map=${PROJECT_BINARY_DIR}/=)
+set(GPUKIT_FILE_PREFIX_MAPS)
+if(GPUKIT_MAP_SOURCE_PATHS)
+  set(GPUKIT_FILE_PREFIX_MAPS -ffile-prefix-map=${PROJECT_SOURCE_DIR}/= -ffile-prefix-map=${PROJECT_BINARY_DIR}/=)
+endif()
 foreach(map ${GPUKIT_FILE_PREFIX_MAPS})
   add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:${map}>" "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=${map}>")
 endforeach()

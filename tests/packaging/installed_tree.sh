@@ -13,6 +13,10 @@ if [ "${3:-release}" = sanitize ]; then
   echo "skipped: a sanitizer build embeds source paths in its reports and is not for installing"
   exit 77
 fi
+if [ "${3:-release}" = unmapped ]; then
+  echo "skipped: built with -DGPUKIT_MAP_SOURCE_PATHS=OFF (a developer's build, not for installing)"
+  exit 77
+fi
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/gpukit-install.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
