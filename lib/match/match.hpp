@@ -39,6 +39,8 @@ struct MatchOptions {
   bool strict = false;                 // unknown outcomes fail
   int cpu_job_cores = 1;
   std::optional<std::string> cpu_memory_per_core;
+  std::string slurm_autodetect = "off";  // --format slurm: off or nvml
+  std::optional<std::string> share;      // --format slurm: shard:N or mps:N
   // Completes a document that lacks the gpuprobe sections (the tool passes
   // ensure_probed; tests may pass nothing and always give --input).
   std::function<Status(Document&)> probe;

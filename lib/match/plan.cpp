@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/slurm.hpp"
 #include "core/units.hpp"
 #include "match/cpuset.hpp"
 
@@ -118,16 +119,6 @@ int gpu_slot_devices(const SlotPlan& plan) {
   return n;
 }
 
-std::string gres_type(const std::string& name) {
-  std::string t;
-  for (char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else if (!t.empty() && t.back() != '_') t += '_';
-  }
-  while (!t.empty() && t.back() == '_') t.pop_back();
-  return t.empty() ? "gpu" : t;
-}
-
 std::string comment_lines(const SlotPlan& plan, const std::string& tool_line) {
   const Requirements& r = plan.gpu_job;
   std::string out = "# " + tool_line + "\n";
@@ -182,51 +173,139 @@ std::string render_plan_condor(const SlotPlan& plan, const NodeFacts& node) {
   return out;
 }
 
-std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node) {
+Result<SlurmPlanOptions> parse_slurm_options(const std::string& autodetect, const std::optional<std::string>& share) {
+  SlurmPlanOptions o;
+  if (autodetect != "off" && autodetect != "nvml")
+    return usage_error("\"" + autodetect + "\" is not off or nvml", "--slurm-autodetect");
+  o.autodetect = autodetect;
+  if (!share) return o;
+  auto colon = share->find(':');
+  std::string kind = share->substr(0, colon);
+  auto n = colon == std::string::npos ? std::nullopt : parse_integer<int>(share->substr(colon + 1));
+  if ((kind != "shard" && kind != "mps") || !n || *n < 1)
+    return usage_error("\"" + *share + "\" is not shard:N or mps:N (N >= 1)", "--share");
+  // gres.conf(5), Count: "For MPS, typically 100 or some multiple of 100", so
+  // that a job's --gres=mps:50 reads as half a GPU.
+  if (kind == "mps" && *n % 100 != 0)
+    return usage_error("mps:" + std::to_string(*n) + ": the MPS count per GPU must be a multiple of 100", "--share");
+  o.share_kind = kind;
+  o.share_per_gpu = *n;
+  return o;
+}
+
+namespace {
+
+// Slurm names a node by its short host name (slurmd's gethostname_short()).
+std::string slurm_node_name(const NodeFacts& node) {
   std::string host = node_name(node);
-  std::string out = comment_lines(plan, "Slurm lines written by gpumatch --plan for " + host);
-  int cpus = node.cpu_budget();
-  std::string type = "gpu";
-  std::vector<const NodeDevice*> gpus;
-  std::set<std::string> seen;
-  for (const auto& s : plan.gpu_slots)
-    for (const auto* d : s.devices)
-      if (seen.insert(d->id).second) gpus.push_back(d);
-  if (!gpus.empty()) type = gres_type(gpus.front()->name);
-  out += "# slurm.conf\n";
-  out += "NodeName=" + host + " CPUs=" + std::to_string(cpus);
-  if (auto mem = node.usable_memory_bytes()) out += " RealMemory=" + std::to_string(mib(*mem));
-  if (!gpus.empty()) out += " Gres=gpu:" + type + ":" + std::to_string(gpus.size());
+  return host.substr(0, host.find('.'));
+}
+
+// The whole GPUs a shard or mps line can name (Slurm shares no MIG instance).
+std::vector<const slurm::GresRecord*> shareable(const slurm::GresConf& gres) {
+  std::vector<const slurm::GresRecord*> out;
+  for (const auto& r : gres.records)
+    if (!r.mig && r.vendor == "nvidia") out.push_back(&r);
+  return out;
+}
+
+std::string slurm_conf_section(const SlotPlan& plan, const NodeFacts& node, const NodeModel& model,
+                               const slurm::GresConf& gres, const SlurmPlanOptions& o, int shares) {
+  const std::string host = slurm_node_name(node);
+  std::string out = "# --- slurm.conf ---\n";
+  auto counts = gres.type_counts();
+  if (!gres.records.empty()) {
+    out += "GresTypes=gpu" + (shares ? "," + o.share_kind : std::string()) + "\n";
+    std::string tres = "gres/gpu";
+    for (const auto& [type, n] : counts) tres += ",gres/gpu:" + type;
+    if (shares) tres += ",gres/" + o.share_kind;
+    // slurmctld 22.05 refuses to start with gres TRES and no slurmdbd
+    // ("slurmdbd is required to run with TRES gres/gpu"), so the line is for
+    // sites that account, to merge with their list.
+    out += "# With AccountingStorageType=accounting_storage/slurmdbd, GPU use per type in sacct and sreport:\n";
+    out += "#AccountingStorageTRES=" + tres + "\n";
+    out += "# Device files are enforced only with cgroups: ProctrackType=proctrack/cgroup, TaskPlugin=task/cgroup\n";
+    out += "# (and cgroup.conf below)\n";
+  }
+  out += "NodeName=" + host;
+  if (auto hw = slurm::node_hardware(model)) {
+    out += " " + *hw;
+  } else {
+    out += " CPUs=" + std::to_string(node.threads > 0 ? node.threads : node.cpu_budget());
+    if (node.has_memory && node.memory_total_bytes) out += " RealMemory=" + std::to_string(mib(node.memory_total_bytes));
+  }
+  std::string node_gres = gres.node_gres();
+  if (shares) node_gres += "," + o.share_kind + ":" + std::to_string(shares);
+  if (!node_gres.empty()) out += " Gres=" + node_gres;
   out += " State=UNKNOWN\n";
   const Requirements& r = plan.gpu_job;
-  if (!plan.gpu_slots.empty() && r.gpus > 0) {
-    out += "PartitionName=gpu Nodes=" + host + " MaxCPUsPerNode=" + std::to_string(gpu_slot_cores(plan)) +
+  bool gpu_partition = !plan.gpu_slots.empty() && r.gpus > 0;
+  // srun and sbatch without -p go to the Default=YES partition: on a GPU node the GPU one.
+  if (gpu_partition) {
+    out += "PartitionName=gpu Nodes=" + host + " Default=YES MaxCPUsPerNode=" + std::to_string(gpu_slot_cores(plan)) +
            " DefCpuPerGPU=" + std::to_string(r.total_cores() / r.gpus) +
            " DefMemPerGPU=" + std::to_string(mib(r.job_memory_bytes() / static_cast<std::uint64_t>(r.gpus))) + "\n";
   }
   if (plan.cpu_slots > 0) {
-    out += "PartitionName=cpu Nodes=" + host + " MaxCPUsPerNode=" + std::to_string(plan.cpu_slots * plan.cpu_job_cores);
+    out += "PartitionName=cpu Nodes=" + host + (gpu_partition ? "" : " Default=YES") +
+           " MaxCPUsPerNode=" + std::to_string(plan.cpu_slots * plan.cpu_job_cores);
     if (plan.cpu_job_memory_bytes)
       out += " DefMemPerCPU=" + std::to_string(mib(*plan.cpu_job_memory_bytes / static_cast<std::uint64_t>(plan.cpu_job_cores)));
     out += "\n";
   }
-  if (!gpus.empty()) {
-    out += "# gres.conf\n";
-    bool mig = std::any_of(gpus.begin(), gpus.end(), [](const NodeDevice* d) { return d->kind == "mig"; });
-    bool amd = std::any_of(gpus.begin(), gpus.end(), [](const NodeDevice* d) { return d->vendor == "amd"; });
-    if (mig || amd) {
-      out += std::string("# ") + (mig ? "MIG instances" : "AMD GPUs") + " need the device files only the vendor library knows:\n";
-      out += std::string("AutoDetect=") + (amd ? "rsmi" : "nvml") + "\n";
-    } else {
-      out += "# File= assumes device minor numbers equal NVML indices; AutoDetect=nvml avoids the assumption.\n";
-      out += "# Cores= lists each GPU's local CPUs as gpuprobe read them (logical ids).\n";
-      for (const auto* d : gpus) {
-        out += "NodeName=" + host + " Name=gpu Type=" + type + " File=/dev/nvidia" + std::to_string(d->vendor_index);
-        if (!d->local_cpus.empty()) out += " Cores=" + format_cpu_list(d->local_cpus);
-        out += "\n";
-      }
-    }
+  return out;
+}
+
+std::string gres_conf_section(const NodeFacts& node, const slurm::GresConf& gres, const SlurmPlanOptions& o) {
+  const std::string prefix = "NodeName=" + slurm_node_name(node) + " ";
+  std::string out = "# --- gres.conf ---\n";
+  for (const auto& note : gres.notes) out += "# " + note + "\n";
+  if (gres.records.empty()) return out + "# no GPUs on this node\n";
+  bool amd = std::any_of(gres.records.begin(), gres.records.end(), [](const auto& r) { return r.vendor == "amd"; });
+  if (o.autodetect == "nvml") {
+    // The explicit lines below then only check what slurmd detects: a mismatch drains the node.
+    out += prefix + "AutoDetect=" + (amd ? "rsmi" : "nvml") + "\n";
+  } else {
+    // Without NVML in slurmd, AutoDetect=nvml would drop every GPU it cannot see.
+    out += prefix + "AutoDetect=off\n";
   }
+  out += gres.lines(prefix);
+  auto whole = shareable(gres);
+  if (!o.share_kind.empty()) {
+    if (gres.any_mig()) out += "# --share: MIG instances are not shared (Slurm has no shard or mps on MIG)\n";
+    for (const auto* r : whole)
+      out += prefix + "Name=" + o.share_kind + " Count=" + std::to_string(o.share_per_gpu) + " File=" + r->device +
+             (r->cores.empty() ? "" : " Cores=" + r->cores) + "\n";
+  }
+  return out;
+}
+
+// Slurm 22.05 hands a job CUDA_VISIBLE_DEVICES as positions, not UUIDs (its
+// gres.conf Flags have no env_uuid). Only with ConstrainDevices does the
+// position count within the job's own devices, so that 0 is the MIG instance
+// it got.
+std::string cgroup_conf_section(const slurm::GresConf& gres) {
+  if (gres.records.empty()) return {};
+  std::string out = "# --- cgroup.conf ---\n";
+  if (gres.any_mig())
+    out += "# Required for MIG: a job then sees only its instance, and CUDA_VISIBLE_DEVICES=0 names it\n";
+  else
+    out += "# A job then sees only the device files it was given\n";
+  out += "ConstrainDevices=yes\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node, const NodeModel& model,
+                              const SlurmPlanOptions& options) {
+  std::string out = comment_lines(plan, "Slurm lines written by gpumatch --plan for " + slurm_node_name(node));
+  out += "# Sections start with \"# --- <file> ---\"; NodeName= is what slurmd -C prints on this node\n";
+  slurm::GresConf gres = slurm::gres_conf(model);
+  int shares = options.share_kind.empty() ? 0 : options.share_per_gpu * static_cast<int>(shareable(gres).size());
+  out += slurm_conf_section(plan, node, model, gres, options, shares);
+  out += gres_conf_section(node, gres, options);
+  out += cgroup_conf_section(gres);
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/document.hpp"
+#include "core/error.hpp"
+#include "core/node.hpp"
 #include "match/node.hpp"
 #include "match/placement.hpp"
 #include "match/requirements.hpp"
@@ -40,6 +42,16 @@ SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, con
 
 json to_json(const SlotPlan& plan);
 std::string render_plan_condor(const SlotPlan& plan, const NodeFacts& node);
-std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node);
+// gpumatch --plan --format slurm: --slurm-autodetect and --share.
+struct SlurmPlanOptions {
+  std::string autodetect = "off";  // "off" or "nvml" (rsmi on AMD nodes)
+  std::string share_kind;          // "", "shard" or "mps"
+  int share_per_gpu = 0;           // shards, or MPS count (a multiple of 100), per whole GPU
+};
+Result<SlurmPlanOptions> parse_slurm_options(const std::string& autodetect, const std::optional<std::string>& share);
+// slurm.conf, gres.conf and cgroup.conf sections. `model` gives the hardware
+// topology (the NodeName line) and the device files.
+std::string render_plan_slurm(const SlotPlan& plan, const NodeFacts& node, const NodeModel& model,
+                              const SlurmPlanOptions& options);
 
 }  // namespace gpukit

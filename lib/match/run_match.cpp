@@ -59,6 +59,8 @@ Status check_combinations(const MatchOptions& o, bool have_flags) {
   if ((f == "condor" || f == "slurm") && !o.plan)
     return usage_error("--format " + f + " writes slot configuration and needs --plan (for submit commands use --emit condor)",
                        "--format");
+  if ((o.share || o.slurm_autodetect != "off") && f != "slurm")
+    return usage_error("--share and --slurm-autodetect shape --plan --format slurm", o.share ? "--share" : "--slurm-autodetect");
   if (f == "env" && o.plan) return usage_error("--format env prints a placement, not a plan", "--format");
   if (o.job && !o.jobs) return usage_error("--job selects from a --jobs list", "--job");
   if (o.cpu_job_cores < 1) return usage_error("must be >= 1", "--cpu-job-cores");
@@ -253,7 +255,11 @@ Result<int> run_match(MatchOptions& o) {
   } else if (f == "condor") {
     text = render_plan_condor(*plan, *node);
   } else if (f == "slurm") {
-    text = render_plan_slurm(*plan, *node);
+    auto slurm_options = parse_slurm_options(o.slurm_autodetect, o.share);
+    if (!slurm_options) return slurm_options.error();
+    auto model = read_node_model(document, "node document");
+    if (!model) return model.error();
+    text = render_plan_slurm(*plan, *node, *model, *slurm_options);
   }
   if (auto st = write_output(text, o.common.output); !st) return st.error();
   return all_fit ? 0 : static_cast<int>(ExitCode::negative);

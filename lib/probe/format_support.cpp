@@ -61,35 +61,6 @@ std::string driver_raw(const NodeDriver* driver) {
   return driver && driver->driver_version ? str(driver->driver_version->raw) : std::string();
 }
 
-// Logical core indices (what Slurm's Cores= and hwloc's L# count) for a CPU
-// list such as "0-31,64-95". Linux numbers the second hardware thread of
-// core N as N + <cores> on the x86 and Arm servers we know; when the cpu
-// section does not show that shape (threads not a multiple of cores) there
-// is no safe mapping and nullopt is returned.
-std::optional<std::string> cores_of(const std::string& cpu_list, const std::optional<NodeCpu>& cpu) {
-  if (!cpu) return std::nullopt;
-  auto cores = cpu->cores;
-  auto threads = cpu->threads;
-  if (cpu_list.empty() || !cores || !threads || *cores <= 0 || *threads % *cores != 0) return std::nullopt;
-  std::set<long long> ids;
-  for (const std::string& part : split(cpu_list, ',')) {
-    auto dash = part.find('-');
-    auto a = parse_integer<long long>(trim(part.substr(0, dash)));
-    auto b = dash == std::string::npos ? a : parse_integer<long long>(trim(part.substr(dash + 1)));
-    if (!a || !b || *a < 0 || *b < *a || *b - *a > 1 << 20) return std::nullopt;
-    for (long long c = *a; c <= *b; ++c) ids.insert(c % *cores);
-  }
-  std::string out;
-  for (auto it = ids.begin(); it != ids.end();) {
-    long long first = *it, last = first;
-    for (++it; it != ids.end() && *it == last + 1; ++it) last = *it;
-    if (!out.empty()) out += ",";
-    out += std::to_string(first);
-    if (last != first) out += "-" + std::to_string(last);
-  }
-  return out;
-}
-
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 std::string dash_or(const std::optional<long long>& v) { return v ? std::to_string(*v) : "-"; }

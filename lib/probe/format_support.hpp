@@ -1,5 +1,5 @@
 // What gpuprobe's output formats share: reading the node model's optional
-// fields, naming, the logical core indices Slurm and hwloc count. Internal to
+// fields, naming. (Slurm's names and core indices are in core/slurm.hpp.) Internal to
 // lib/probe (the format_*.cpp files); not installed.
 #pragma once
 
@@ -40,9 +40,6 @@ Result<NodeVisible> visible_of(const Document& document, const NodeModel& node);
 std::optional<long long> cuda_value(const NodeVersion& version);
 std::optional<long long> cuda_value_of(const NodeDriver* driver);
 std::string driver_raw(const NodeDriver* driver);
-// Logical core indices (what Slurm's Cores= and hwloc's L# count) for a CPU
-// list such as "0-31,64-95"; nullopt where the cpu section allows no safe mapping.
-std::optional<std::string> cores_of(const std::string& cpu_list, const std::optional<NodeCpu>& cpu);
 bool alnum(char c);
 std::string dash_or(const std::optional<long long>& v);
 std::string dash_or(const OptInt& v);

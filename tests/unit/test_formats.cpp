@@ -225,22 +225,23 @@ TEST_CASE("formats: nfd labels a GPU whose driver is missing") {
 
 TEST_CASE("formats: gres lines with device files, Slurm types and core indices") {
   auto h100 = lines(render(load("nvidia_h100x8"), "gres"));
-  REQUIRE(h100.size() == 9);
+  REQUIRE(h100.size() == 10);
   CHECK(h100[0] == "# Slurm gres.conf from gpukit " + std::string(version()) + " on dgx-h100-01");
-  CHECK(h100[1] == "Name=gpu Type=h100_80gb_hbm3 File=/dev/nvidia0 Cores=0-55");
-  CHECK(h100[8] == "Name=gpu Type=h100_80gb_hbm3 File=/dev/nvidia7 Cores=56-111");
+  CHECK(h100[1] == "AutoDetect=off");
+  CHECK(h100[2] == "Name=gpu Type=nvidia_h100_80gb_hbm3 File=/dev/nvidia0 Cores=0-55");
+  CHECK(h100[9] == "Name=gpu Type=nvidia_h100_80gb_hbm3 File=/dev/nvidia7 Cores=56-111");
 
   std::string mig = render(load("nvidia_a100_mig"), "gres");
-  CHECK(mig.find("Name=gpu Type=a100_3g.20gb MultipleFiles=/dev/nvidia0,/dev/nvidia-caps/nvidia-cap21,"
+  CHECK(mig.find("Name=gpu Type=nvidia_a100_3g.20gb MultipleFiles=/dev/nvidia0,/dev/nvidia-caps/nvidia-cap21,"
                  "/dev/nvidia-caps/nvidia-cap22 Cores=0-31\n") != std::string::npos);
-  CHECK(mig.find("# MIG-207f657b-6f50-5c1a-94f0-01d07ff4cdb0 (a100_1g.5gb on /dev/nvidia0): nvidia-caps minors unknown") !=
+  CHECK(mig.find("# MIG-207f657b-6f50-5c1a-94f0-01d07ff4cdb0 (nvidia_a100_1g.5gb on /dev/nvidia0): nvidia-caps minors unknown") !=
         std::string::npos);
   CHECK(mig.find("gpu0/gi9/access and gpu0/gi9/ci0/access") != std::string::npos);
-  CHECK(mig.find("Name=gpu Type=a100-sxm4-40gb File=/dev/nvidia1 Cores=0-31\n") != std::string::npos);
+  CHECK(mig.find("Name=gpu Type=nvidia_a100-sxm4-40gb File=/dev/nvidia1 Cores=0-31\n") != std::string::npos);
 
   std::string amd = render(load("amd_mi250x"), "gres");
-  CHECK(amd.find("Name=gpu Type=instinct_mi250x File=/dev/dri/renderD128 Cores=48-63\n") != std::string::npos);
-  CHECK(amd.find("Name=gpu Type=instinct_mi250x File=/dev/dri/renderD135 Cores=32-47\n") != std::string::npos);
+  CHECK(amd.find("Name=gpu Type=amd_instinct_mi250x File=/dev/dri/renderD128 Cores=48-63\n") != std::string::npos);
+  CHECK(amd.find("Name=gpu Type=amd_instinct_mi250x File=/dev/dri/renderD135 Cores=32-47\n") != std::string::npos);
 
   CHECK(lines(render(load("cpu_only"), "gres")).back() == "# no GPUs on this node");
 }
@@ -253,8 +254,9 @@ TEST_CASE("formats: gres says what it could not know") {
   auto l = lines(render(with_root(root), "gres"));
   CHECK(l[1] == "# /dev/nvidiaN: the probe did not report device minor numbers; N is the NVML index, which usually equals it");
   CHECK(l[2] == "# Cores= left out: the cpu section does not show how CPUs map to cores (Slurm wants core indices)");
-  CHECK(l[3] == "Name=gpu Type=h100_80gb_hbm3 File=/dev/nvidia0");
-  CHECK(l[4] == "# GPU-7d21b8e4-3f6a-4c2d-8e1f-2b3c4d5e6f02 (NVIDIA H100 80GB HBM3): no driver bound, so no device file");
+  CHECK(l[3] == "# GPU-7d21b8e4-3f6a-4c2d-8e1f-2b3c4d5e6f02 (NVIDIA H100 80GB HBM3): no driver bound, so no device file");
+  CHECK(l[4] == "AutoDetect=off");
+  CHECK(l[5] == "Name=gpu Type=nvidia_h100_80gb_hbm3 File=/dev/nvidia0");
 
   root = load("amd_mi250x").root();
   root["gpus"][3].erase("drm_render_minor");

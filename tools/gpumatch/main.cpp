@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-job-cores", o.cpu_job_cores, "With --plan: cores per CPU-only job")->capture_default_str();
   app.add_option("--cpu-memory-per-core", o.cpu_memory_per_core, "With --plan: memory per core of CPU-only jobs")
       ->type_name("SIZE");
+  app.add_option("--slurm-autodetect", o.slurm_autodetect, "With --format slurm: gres.conf AutoDetect (off or nvml)")
+      ->check(CLI::IsMember({"off", "nvml"}))->capture_default_str();
+  app.add_option("--share", o.share, "With --format slurm: share each whole GPU as shard:N or mps:N (N a multiple of 100)")
+      ->type_name("KIND:N");
 
   auto& f = o.flags;
   auto* req = "Requirement shortcuts (override --require keys)";
