@@ -201,7 +201,8 @@ std::string slurm_node_name(const NodeFacts& node) {
   return host.substr(0, host.find('.'));
 }
 
-// The whole GPUs a shard or mps line can name (Slurm shares no MIG instance).
+// The whole GPUs a shard or mps line names: a MIG instance is already a share
+// of its GPU, and gpumatch does not split it further.
 std::vector<const slurm::GresRecord*> shareable(const slurm::GresConf& gres) {
   std::vector<const slurm::GresRecord*> out;
   for (const auto& r : gres.records)
@@ -272,7 +273,7 @@ std::string gres_conf_section(const NodeFacts& node, const slurm::GresConf& gres
   out += gres.lines(prefix);
   auto whole = shareable(gres);
   if (!o.share_kind.empty()) {
-    if (gres.any_mig()) out += "# --share: MIG instances are not shared (Slurm has no shard or mps on MIG)\n";
+    if (gres.any_mig()) out += "# --share: whole GPUs only; MIG instances are not split further\n";
     for (const auto* r : whole)
       out += prefix + "Name=" + o.share_kind + " Count=" + std::to_string(o.share_per_gpu) + " File=" + r->device +
              (r->cores.empty() ? "" : " Cores=" + r->cores) + "\n";

@@ -193,6 +193,11 @@ check_node() {
     want="gpu:$type:$count"
     echo "$shown" | grep -q -E "Gres=([^ ]*,)?$want(\(|,| |$)" || fail "$name: Gres= lacks $want"
   done < <(grep -o 'Name=gpu Type=[^ ]*' "$dir/etc/gres.conf" | cut -d= -f3 | sort | uniq -c | awk '{print $2, $1}')
+  # Shards or MPS: the node line's count, which slurmctld shows with the GPU type.
+  want=$(grep -o 'Gres=[^ ]*' "$dir/etc/slurm.conf" | tr ',' '\n' | grep -E '^(shard|mps):')
+  if [ -n "$want" ]; then
+    echo "$shown" | grep -q -E "[=,]${want%%:*}:([^:,]*:)?${want##*:}(\(|,| |$)" || fail "$name: Gres= lacks $want"
+  fi
 }
 
 # job GRES: srun one task with --gres GRES; prints CUDA_VISIBLE_DEVICES.
@@ -254,10 +259,13 @@ run_node() {
 
 # The A100-MIG node probed through the fake NVML, gres.conf straight from
 # gpuprobe; the recorded 2-socket 8xH100 node (112 cores, 224 threads: Cores=
-# must be core indices), gpumatch's own gres.conf, shared as shards.
+# must be core indices), gpumatch's own gres.conf, shared as shards, then
+# through MPS.
 run_node a100-mig probe:nvidia_a100_mig:nvidia_a100_mig.json gpuprobe ""
 port=$((port + 2))
 run_node h100x8 doc:nvidia_h100x8.json gpumatch shard:4
+port=$((port + 2))
+run_node h100x8-mps doc:nvidia_h100x8.json gpumatch mps:100
 
 end_s=$(date +%s.%N)
 awk -v a="$start_s" -v b="$end_s" 'BEGIN { printf "wall time: %.1f s\n", b - a }'

@@ -154,6 +154,30 @@ TEST_CASE("gpumatch: slot plans as HTCondor and Slurm configuration") {
   CHECK(none.exit_code == 1);
 }
 
+TEST_CASE("gpumatch: Slurm plans name devices as Slurm does and describe the node as slurmd -C does") {
+  // The recorded MIG node: one MIG type per instance, the whole GPU by its own type, shards only on it.
+  auto mig = gpumatch({"--input", fixture("documents/nvidia_a100_mig.json"), "--gpus", "1", "--plan", "--format", "slurm",
+                       "--share", "shard:2"});
+  CHECK(mig.exit_code == 0);
+  CHECK(compare_golden("match/plan.gpus1.a100_mig.shard.slurm.txt", mig.out) == "");
+  CHECK(mig.out.find("Gres=gpu:nvidia_a100_3g.20gb:1,gpu:nvidia_a100-sxm4-40gb:1,shard:2 ") != std::string::npos);
+  CHECK(mig.out.find("NodeName=a100-mig-03 AutoDetect=off\n") != std::string::npos);
+  CHECK(mig.out.find("AutoDetect=nvml") == std::string::npos);
+  auto nvml = gpumatch({"--input", fixture("documents/nvidia_a100_mig.json"), "--gpus", "1", "--plan", "--format", "slurm",
+                        "--slurm-autodetect", "nvml"});
+  CHECK(nvml.out.find("NodeName=a100-mig-03 AutoDetect=nvml\n") != std::string::npos);
+  auto mps = gpumatch({"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--plan", "--format", "slurm", "--share", "mps:200"});
+  CHECK(mps.exit_code == 0);
+  CHECK(mps.out.find("GresTypes=gpu,mps\n") != std::string::npos);
+  CHECK(mps.out.find(" Name=mps Count=200 File=/dev/nvidia7") != std::string::npos);
+  check_usage_error(gpumatch({"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--plan", "--format", "slurm", "--share", "mps:50"}),
+                    "gpumatch: --share: mps:50: the MPS count per GPU must be a multiple of 100");
+  check_usage_error(gpumatch({"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--plan", "--format", "slurm", "--share", "gpu:2"}),
+                    "gpumatch: --share: \"gpu:2\" is not shard:N or mps:N (N >= 1)");
+  check_usage_error(gpumatch({"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--plan", "--format", "condor", "--share", "shard:2"}),
+                    "gpumatch: --share: --share and --slurm-autodetect shape --plan --format slurm");
+}
+
 TEST_CASE("gpumatch: the requirement as HTCondor submit commands and a Kubernetes fragment") {
   for (const std::string e : {"condor", "k8s"})
     for (const std::string job : {"adept", "mig-inference", "amd-fp64"}) {

@@ -229,14 +229,21 @@ TEST_CASE("match plan: HTCondor and Slurm configuration") {
   CHECK(condor.find("SLOT_TYPE_2 = cpus=32, memory=65536, gpus=0\n") != std::string::npos);
   CHECK(condor.find("SLOT_TYPE_1_PARTITIONABLE = True\n") != std::string::npos);
   CHECK(condor.find("START = ($(GPUKIT_ON_GPU_SLOT)) == ($(GPUKIT_JOB_WANTS_GPU))\n") != std::string::npos);
-  std::string slurm = render_plan_slurm(plan, n);
-  CHECK(slurm.find("NodeName=h100-node CPUs=128 RealMemory=2097152 Gres=gpu:nvidia_h100_80gb_hbm3:8 State=UNKNOWN\n") !=
-        std::string::npos);
-  CHECK(slurm.find("PartitionName=gpu Nodes=h100-node MaxCPUsPerNode=96 DefCpuPerGPU=12 DefMemPerGPU=98304\n") !=
+  auto model = read_node_model(node_document("nvidia_h100x8_cuda130.json"), "node");
+  REQUIRE(model.ok());
+  std::string slurm = render_plan_slurm(plan, n, *model, SlurmPlanOptions{});
+  // The hardware as slurmd -C prints it, every GPU counted by Slurm's type.
+  CHECK(slurm.find("NodeName=h100-node CPUs=128 Boards=1 SocketsPerBoard=2 CoresPerSocket=32 ThreadsPerCore=2 "
+                   "RealMemory=2097152 Gres=gpu:nvidia_h100_80gb_hbm3:8 State=UNKNOWN\n") != std::string::npos);
+  CHECK(slurm.find("PartitionName=gpu Nodes=h100-node Default=YES MaxCPUsPerNode=96 DefCpuPerGPU=12 DefMemPerGPU=98304\n") !=
         std::string::npos);
   CHECK(slurm.find("PartitionName=cpu Nodes=h100-node MaxCPUsPerNode=32 DefMemPerCPU=2048\n") != std::string::npos);
-  CHECK(slurm.find("NodeName=h100-node Name=gpu Type=nvidia_h100_80gb_hbm3 File=/dev/nvidia7 Cores=32-63,96-127\n") !=
+  CHECK(slurm.find("NodeName=h100-node AutoDetect=off\n") != std::string::npos);
+  // Slurm's core indices (cores 32-63 of 64), not the Linux CPU ids 32-63,96-127.
+  CHECK(slurm.find("NodeName=h100-node Name=gpu Type=nvidia_h100_80gb_hbm3 File=/dev/nvidia7 Cores=32-63\n") !=
         std::string::npos);
+  CHECK(slurm.find("# --- cgroup.conf ---\nConstrainDevices=yes\n") == std::string::npos);
+  CHECK(slurm.find("ConstrainDevices=yes\n") != std::string::npos);
 }
 
 TEST_CASE("match emit: HTCondor submit commands") {
