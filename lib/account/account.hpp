@@ -23,6 +23,7 @@ struct AccountOptions {
   double interval_s = 1;
   std::optional<std::string> series;      // prmon-style TSV, rewritten every interval
   std::optional<std::string> prometheus;  // node_exporter textfile, rewritten every interval
+  bool keep_textfile = false;            // leave the textfile with the final figures at the end
   std::optional<std::string> benchmark;   // benchmark scores for normalised usage
   IdentityOptions identity;
 };

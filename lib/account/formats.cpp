@@ -1,12 +1,15 @@
 #include "account/formats.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "core/table.hpp"
 #include "core/units.hpp"
+#include "vendors/telemetry.hpp"
 
 namespace gpukit {
 
@@ -131,66 +134,213 @@ Result<std::string> render_apel(const json& account) {
   return out;
 }
 
-std::string render_prometheus(const json& account) {
-  const json& id = account.value("identity", json::object());
-  bool node = str(account, "mode") == "node";
-  std::string job = str(id, "job_id");
-  std::string job_label = node ? "" : "job_id=\"" + escape_label(job) + "\"";
-  std::string out;
-  auto family = [&](const std::string& name, const char* type, const char* help) {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  auto sample = [&](const std::string& name, const std::string& labels, const json& value) {
-    if (!value.is_number()) return;  // unknown: no sample rather than a fake 0
-    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + number(value.get<double>()) + "\n";
-  };
-  auto join = [](const std::string& a, const std::string& b) { return a.empty() ? b : b.empty() ? a : a + "," + b; };
+namespace {
 
-  if (!node) {
-    family("gpukit_job_wall_seconds_total", "counter", "Wall time of the job so far.");
-    sample("gpukit_job_wall_seconds_total", job_label, account["wall_s"]);
-    family("gpukit_job_cpu_seconds_total", "counter", "CPU time of the job's process tree.");
-    sample("gpukit_job_cpu_seconds_total", join(job_label, "mode=\"user\""), account["cpu"]["utime_s"]);
-    sample("gpukit_job_cpu_seconds_total", join(job_label, "mode=\"system\""), account["cpu"]["stime_s"]);
-    family("gpukit_job_memory_rss_max_bytes", "gauge", "Largest resident set of the process tree.");
-    sample("gpukit_job_memory_rss_max_bytes", job_label, account["cpu"]["max_rss_bytes"]);
+// The Prometheus textfile, as a table of metric definitions: a new metric is
+// one row. Rows of the same name are one family (one HELP and TYPE, samples
+// together, as the exposition format requires).
+
+// Where a row's samples come from.
+enum class Scope {
+  file,      // the account, once per file, in every mode
+  job,       // the account, in job modes (wrap, attach)
+  device,    // each device record (GPU or MIG instance)
+  node_gpu,  // each physical GPU, in node mode: what is installed
+};
+
+struct Point {
+  std::string labels;  // beyond the file's and the device's own
+  double value;
+};
+
+struct MetricDef {
+  const char* name;
+  const char* type;
+  const char* help;
+  Scope scope;
+  const char* pointer = nullptr;  // JSON pointer (object keys) to a number in the record
+  double scale = 1;               // to base units (MHz -> Hz, % -> ratio)
+  const char* labels = "";        // this row's own labels
+  // Instead of `pointer`: the samples of a record (several, or none).
+  std::vector<Point> (*points)(const json& record, const json& account) = nullptr;
+};
+
+// The number at a pointer of object keys ("/cpu/utime_s"), or nothing.
+std::optional<double> number_at(const json& record, const char* pointer) {
+  const json* at = &record;
+  std::string p = pointer;
+  for (std::size_t i = 1; i <= p.size();) {
+    std::size_t next = p.find('/', i);
+    if (next == std::string::npos) next = p.size();
+    std::string key = p.substr(i, next - i);
+    if (!at->is_object() || !at->contains(key)) return std::nullopt;
+    at = &(*at)[key];
+    i = next + 1;
   }
-  struct Metric {
-    const char* name;
-    const char* type;
-    const char* key;
-    const char* help;
-    double scale;
-  };
-  const Metric metrics[] = {
-      {"gpukit_gpu_held_ratio", "gauge", "count", "Fraction of a physical GPU held (1, a MIG slice, or a share).", 1},
-      {"gpukit_gpu_available_seconds_total", "counter", "available_s", "Wall seconds the device was held.", 1},
-      {"gpukit_gpu_active_seconds_total", "counter", "active_s", "Utilisation-weighted busy seconds, in physical-GPU units.", 1},
-      {"gpukit_gpu_utilization_ratio", "gauge", "utilization_mean_pct", "Mean utilisation of what was held.", 0.01},
-      {"gpukit_gpu_memory_max_bytes", "gauge", "memory_max_bytes", "Largest device memory used.", 1},
-      {"gpukit_gpu_energy_joules_total", "counter", "energy_j", "Energy attributed, from the device energy counter where it exists.", 1},
-      {"gpukit_gpu_power_mean_watts", "gauge", "power_mean_w", "Mean power attributed.", 1},
-      {"gpukit_gpu_occupancy_ratio", "gauge", "occupancy", "Fraction of the window with at least one process on the device.", 1},
-  };
-  const json& gpus = account.value("gpus", json::array());
-  for (const auto& m : metrics) {
-    bool any = false;
-    for (const auto& g : gpus)
-      if (g.contains(m.key) && g[m.key].is_number()) any = true;
-    if (!any) continue;
-    family(m.name, m.type, m.help);
-    for (const auto& g : gpus) {
-      if (!g.contains(m.key) || !g[m.key].is_number()) continue;
-      bool mig = str(g, "kind") == "mig";
-      std::string labels = join(job_label, "uuid=\"" + escape_label(mig ? str(g, "parent_uuid") : str(g, "uuid")) +
-                                               "\",mig_instance=\"" + escape_label(mig ? str(g, "uuid") : "") +
-                                               "\",model=\"" + escape_label(str(g, "model")) + "\"");
-      sample(m.name, labels, json(g[m.key].get<double>() * m.scale));
+  if (!at->is_number()) return std::nullopt;
+  return at->get<double>();
+}
+
+// One 0/1 series per reason wherever the mask was read: an alert can then
+// tell "not throttled" from "not known".
+std::vector<Point> throttle_points(const json& device, const json&) {
+  const json& sample = device.value("last_sample", json());
+  if (!sample.is_object() || !sample.contains("throttle_reasons") || !sample["throttle_reasons"].is_array()) return {};
+  std::vector<std::string> active;
+  for (const auto& r : sample["throttle_reasons"])
+    if (r.is_string()) active.push_back(r.get<std::string>());
+  std::vector<Point> out;
+  auto is_active = [&](const std::string& r) { return std::find(active.begin(), active.end(), r) != active.end(); };
+  for (const char* r : throttle_reason_vocabulary) out.push_back({"reason=\"" + std::string(r) + "\"", is_active(r) ? 1.0 : 0.0});
+  for (const auto& r : active) {
+    bool known = std::any_of(std::begin(throttle_reason_vocabulary), std::end(throttle_reason_vocabulary),
+                             [&](const char* v) { return r == v; });
+    if (!known) out.push_back({"reason=\"" + escape_label(r) + "\"", 1.0});
+  }
+  return out;
+}
+
+// Held GPU-seconds x the device's benchmark score: score-hours x 3600.
+std::vector<Point> score_points(const json& device, const json& account) {
+  const json& n = account.value("normalised", json());
+  if (!n.is_object() || !n.contains("gpu") || !n["gpu"].is_object()) return {};
+  auto held = number_at(device, "/held_s");
+  if (!held) return {};
+  for (const auto& d : n["gpu"].value("devices", json::array())) {
+    if (str(d, "uuid") != str(device, "uuid") || !d.contains("score") || !d["score"].is_number()) continue;
+    return {{"benchmark=\"" + escape_label(str(n["gpu"], "benchmark_type")) + "\"", *held * d["score"].get<double>()}};
+  }
+  return {};
+}
+
+std::vector<Point> installed_points(const json&, const json&) { return {{"", 1.0}}; }
+
+std::vector<Point> timestamp_points(const json&, const json&) {
+  return {{"", static_cast<double>(std::time(nullptr))}};
+}
+
+const MetricDef prometheus_metrics[] = {
+    {"gpukit_job_wall_seconds_total", "counter", "Wall time of the job so far.", Scope::job, "/wall_s"},
+    {"gpukit_job_cpu_seconds_total", "counter", "CPU time of the job's process tree.", Scope::job, "/cpu/utime_s", 1, "mode=\"user\""},
+    {"gpukit_job_cpu_seconds_total", "counter", "", Scope::job, "/cpu/stime_s", 1, "mode=\"system\""},
+    {"gpukit_job_memory_rss_max_bytes", "gauge", "Largest resident set of the process tree.", Scope::job, "/cpu/max_rss_bytes"},
+    {"gpukit_gpu_info", "gauge", "A physical GPU installed in the node (node mode): count them for the GPUs installed.",
+     Scope::node_gpu, nullptr, 1, "", installed_points},
+    {"gpukit_gpu_held_ratio", "gauge", "Fraction of a physical GPU held (1, a MIG slice, or a share).", Scope::device, "/count"},
+    {"gpukit_gpu_available_seconds_total", "counter", "Wall seconds the device was held.", Scope::device, "/available_s"},
+    {"gpukit_gpu_held_seconds_total", "counter", "GPU-seconds held, in physical-GPU units (available seconds x held ratio).",
+     Scope::device, "/held_s"},
+    {"gpukit_gpu_active_seconds_total", "counter", "Utilisation-weighted busy seconds, in physical-GPU units.", Scope::device,
+     "/active_s"},
+    {"gpukit_gpu_utilization_ratio", "gauge", "Mean utilisation of what was held.", Scope::device, "/utilization_mean_pct", 0.01},
+    {"gpukit_gpu_memory_max_bytes", "gauge", "Largest device memory used.", Scope::device, "/memory_max_bytes"},
+    {"gpukit_gpu_energy_joules_total", "counter", "Energy attributed, from the device energy counter where it exists.",
+     Scope::device, "/energy_j"},
+    {"gpukit_gpu_power_mean_watts", "gauge", "Mean power attributed.", Scope::device, "/power_mean_w"},
+    {"gpukit_gpu_occupancy_ratio", "gauge", "Fraction of the window with at least one process on the device.", Scope::device,
+     "/occupancy"},
+    {"gpukit_gpu_score_seconds_total", "counter",
+     "Held GPU-seconds times the device's benchmark score (score-hours x 3600).", Scope::device, nullptr, 1, "", score_points},
+    {"gpukit_gpu_temperature_celsius", "gauge", "GPU temperature at the last sample.", Scope::device, "/last_sample/temperature_c"},
+    {"gpukit_gpu_clock_hertz", "gauge", "Clock at the last sample.", Scope::device, "/last_sample/sm_clock_mhz", 1e6,
+     "clock=\"sm\""},
+    {"gpukit_gpu_clock_hertz", "gauge", "", Scope::device, "/last_sample/memory_clock_mhz", 1e6, "clock=\"memory\""},
+    {"gpukit_gpu_power_watts", "gauge", "Board power at the last sample (the whole device, whoever uses it).", Scope::device,
+     "/last_sample/power_w"},
+    {"gpukit_gpu_memory_used_bytes", "gauge", "Device memory used at the last sample (the whole device).", Scope::device,
+     "/last_sample/memory_used_bytes"},
+    {"gpukit_gpu_throttle_reason", "gauge", "1 while the clocks are held down for this reason at the last sample, else 0.",
+     Scope::device, nullptr, 1, "", throttle_points},
+    {"gpukit_gpu_ecc_errors_total", "counter", "ECC errors counted by the driver since it loaded (volatile counters).",
+     Scope::device, "/last_sample/ecc_corrected_volatile", 1, "type=\"corrected\",counter=\"volatile\""},
+    {"gpukit_gpu_ecc_errors_total", "counter", "", Scope::device, "/last_sample/ecc_uncorrected_volatile", 1,
+     "type=\"uncorrected\",counter=\"volatile\""},
+    {"gpukit_account_interval_seconds", "gauge", "Seconds between rewrites of this file (gpuaccount --interval).", Scope::file,
+     "/interval_s"},
+    {"gpukit_account_last_update_timestamp_seconds", "gauge", "When gpuaccount last rewrote this file (Unix time).",
+     Scope::file, nullptr, 1, "", timestamp_points},
+};
+
+std::string join_labels(const std::string& a, const std::string& b) {
+  return a.empty() ? b : b.empty() ? a : a + "," + b;
+}
+
+// The job's labels on every series of its file: job_id (not `job`, which
+// Prometheus gives the scrape job), and the owner and VO where known, so that
+// rules can sum by them.
+std::string job_labels(const json& account) {
+  if (str(account, "mode") == "node") return "";
+  const json& id = account.value("identity", json::object());
+  std::string labels = "job_id=\"" + escape_label(str(id, "job_id")) + "\"";
+  if (!str(id, "user").empty()) labels += ",user=\"" + escape_label(str(id, "user")) + "\"";
+  std::string vo = str(id, "vo");
+  if (vo.empty()) {
+    // The VO is the FQAN's first group: "/atlas/Role=production" -> "atlas".
+    std::string fqan = str(id, "fqan");
+    if (fqan.size() > 1 && fqan[0] == '/') vo = fqan.substr(1, fqan.find('/', 1) - 1);
+  }
+  if (!vo.empty()) labels += ",vo=\"" + escape_label(vo) + "\"";
+  return labels;
+}
+
+std::string device_labels(const json& g) {
+  bool mig = str(g, "kind") == "mig";
+  return "uuid=\"" + escape_label(mig ? str(g, "parent_uuid") : str(g, "uuid")) + "\",mig_instance=\"" +
+         escape_label(mig ? str(g, "uuid") : "") + "\",model=\"" + escape_label(str(g, "model")) + "\"";
+}
+
+// The samples of one row over the account.
+std::string render_row(const MetricDef& m, const json& account, const std::string& file_labels) {
+  bool node = str(account, "mode") == "node";
+  std::vector<std::pair<const json*, std::string>> records;  // record, its labels
+  switch (m.scope) {
+    case Scope::file: records.emplace_back(&account, file_labels); break;
+    case Scope::job:
+      if (!node) records.emplace_back(&account, file_labels);
+      break;
+    case Scope::device:
+    case Scope::node_gpu:
+      if (m.scope == Scope::node_gpu && !node) break;
+      if (!account.contains("gpus") || !account["gpus"].is_array()) break;
+      for (const auto& g : account["gpus"]) {  // pointers into the account: no copy
+        if (!g.is_object() || (m.scope == Scope::node_gpu && str(g, "kind") == "mig")) continue;
+        records.emplace_back(&g, join_labels(file_labels, device_labels(g)));
+      }
+      break;
+  }
+  std::string out;
+  for (const auto& [record, labels] : records) {
+    std::vector<Point> points;
+    if (m.points) {
+      points = m.points(*record, account);
+    } else if (auto v = number_at(*record, m.pointer)) {  // unknown: no sample rather than a fake 0
+      points.push_back({m.labels, *v * m.scale});
+    }
+    for (const auto& p : points) {
+      std::string all = join_labels(labels, p.labels);
+      out += std::string(m.name) + (all.empty() ? "" : "{" + all + "}") + " " + number(p.value) + "\n";
     }
   }
-  family("gpukit_account_last_update_timestamp_seconds", "gauge", "When gpuaccount last rewrote this file (Unix time).");
-  out += "gpukit_account_last_update_timestamp_seconds" + std::string(job_label.empty() ? "" : "{" + job_label + "}") + " " +
-         std::to_string(static_cast<long long>(std::time(nullptr))) + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_prometheus(const json& account) {
+  std::string file_labels = job_labels(account);
+  std::string out;
+  const auto* end = std::end(prometheus_metrics);
+  for (const auto* m = std::begin(prometheus_metrics); m != end; ++m) {
+    bool first_of_family = std::none_of(std::begin(prometheus_metrics), m, [&](const MetricDef& o) {
+      return std::string(o.name) == m->name;
+    });
+    if (!first_of_family) continue;
+    std::string samples;
+    for (const auto* row = m; row != end; ++row)
+      if (std::string(row->name) == m->name) samples += render_row(*row, account, file_labels);
+    if (samples.empty()) continue;
+    out += std::string("# HELP ") + m->name + " " + m->help + "\n# TYPE " + m->name + " " + m->type + "\n" + samples;
+  }
   return out;
 }
 

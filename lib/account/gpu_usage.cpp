@@ -92,6 +92,7 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
 
   if (!poll.sample) {
     latest_ = Latest{};
+    last_sample_.reset();
     // A GPU off the bus or a driver reset: the job still holds the device, but
     // nothing is known of the interval. The energy counter, read again when the
     // device returns, still covers the gap unless it was reset.
@@ -105,6 +106,7 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
   }
   const DeviceSample& s = *poll.sample;
   for (const auto& [field, reason] : s.unavailable) unavailable_[field] = reason;
+  last_sample_ = s;
 
   // Who is on the device. The driver may return several utilisation samples
   // per process since the cursor (one per sample period): a process's figure
@@ -258,6 +260,24 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
   }
 }
 
+json GpuUsage::last_sample_json() const {
+  if (!last_sample_) return nullptr;
+  const DeviceSample& s = *last_sample_;
+  json j;
+  j["temperature_c"] = opt(s.temperature_c);
+  j["sm_clock_mhz"] = opt(s.sm_clock_mhz);
+  j["memory_clock_mhz"] = opt(s.memory_clock_mhz);
+  j["power_w"] = opt(s.power_w);
+  j["memory_used_bytes"] = opt(s.memory_used_bytes);
+  // The reasons active now; null when the mask was not read (an empty list
+  // says that none is).
+  j["throttle_reasons"] = s.throttle_reasons ? json(s.throttle_reason_names) : json(nullptr);
+  // The driver's volatile counters (since it loaded), not the job's deltas.
+  j["ecc_corrected_volatile"] = opt(s.ecc_corrected);
+  j["ecc_uncorrected_volatile"] = opt(s.ecc_uncorrected);
+  return j;
+}
+
 double GpuUsage::count() const {
   double mean_share = available_s_ > 0 ? share_s_ / available_s_ : 1.0;
   return device_.slice * std::min(1.0, mean_share);
@@ -304,6 +324,7 @@ json GpuUsage::to_json() const {
   j["count"] = round_to(count(), 0.001);
   j["count_basis"] = device_.mig ? device_.slice_basis : (device_.assigned || node_mode_ ? "gpu" : "share");
   j["available_s"] = round_to(available_s_, 0.001);
+  j["held_s"] = round_to(held_s(), 0.001);
   auto active = active_s();
   j["active_s"] = active ? json(round_to(*active, 0.001)) : json(nullptr);
   j["active_known_s"] = round_to(active_known_s_, 0.001);
@@ -327,6 +348,7 @@ json GpuUsage::to_json() const {
   };
   j["ecc_corrected_errors"] = delta(ecc_corrected_first_, ecc_corrected_last_);
   j["ecc_uncorrected_errors"] = delta(ecc_uncorrected_first_, ecc_uncorrected_last_);
+  j["last_sample"] = last_sample_json();
   if (node_mode_) j["occupancy"] = available_s_ > 0 ? json(round_to(occupied_s_ / available_s_, 0.0001)) : json(nullptr);
   j["gap_s"] = round_to(gap_s_, 0.001);
   json gaps = json::array();

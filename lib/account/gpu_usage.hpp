@@ -75,6 +75,9 @@ class GpuUsage {
   const HeldDevice& device() const { return device_; }
   bool started() const { return last_time_.has_value(); }
   double available_s() const { return available_s_; }
+  // GPU-seconds held, in physical-GPU units: available_s() x count(), but
+  // accumulated, so that it never decreases (a Prometheus counter).
+  double held_s() const { return device_.slice * share_s_; }
   double count() const;
   std::optional<double> active_s() const;
   std::optional<double> energy_j() const;
@@ -99,6 +102,7 @@ class GpuUsage {
   json to_json() const;
 
  private:
+  json last_sample_json() const;
   struct Gap {
     double start_s, end_s;
     std::string error;
@@ -130,6 +134,9 @@ class GpuUsage {
   int polls_ = 0;
   bool timed_out_ = false;
   Latest latest_;
+  // The device's own readings at the latest poll (temperature, clocks,
+  // throttling, ECC counters), for live exporters; empty after a gap.
+  std::optional<DeviceSample> last_sample_;
 };
 
 }  // namespace gpukit

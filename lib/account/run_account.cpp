@@ -92,6 +92,7 @@ class Session {
   json section() const;
   Result<std::string> render(const json& account);
   Status write_outputs(bool final_write);
+  void textfile_at_end();
   void note(const std::string& problem);
   void degrade(const std::string& step, const std::string& reason, bool say = true);
   template <class F>
@@ -199,6 +200,7 @@ Status Session::check_options() const {
   if (!std::isfinite(o_.common.timeout_s) || o_.common.timeout_s <= 0)
     return usage_error("must be a positive number of seconds, not " + format_seconds(o_.common.timeout_s), "--timeout");
   if (o_.pid && *o_.pid <= 0) return usage_error("must be a process id above 0", "--pid");
+  if (o_.keep_textfile && !o_.prometheus) return usage_error("is only for --prometheus", "--keep-textfile");
   // Outputs that would replace a device node or a FIFO are refused now, not
   // at the first interval.
   for (const auto* path : {&o_.common.output, &o_.series, &o_.prometheus})
@@ -491,12 +493,13 @@ Status Session::write_outputs(bool final_write) {
     }
   };
   auto put = [&](const std::optional<std::string>& path, const std::string& text, const char* what) {
-    if (!path) return;
+    if (!path) return false;
     // Every interval's file must survive the death of gpuaccount, which the
     // rename guarantees; surviving a power cut is the final write's job (an
     // fsync per interval would stall sampling on a busy shared file system).
     Status st = write_file_atomic(*path, text, final_write);
     if (!st) failed(std::string("write:") + what, st.error());
+    return st.ok();
   };
   // The series first: a failure to write it is then in the record.
   attempt("series", [&] { put(o_.series, series_header() + series_, "series"); });
@@ -507,7 +510,11 @@ Status Session::write_outputs(bool final_write) {
   });
   if (!account.is_object()) return first;
   bool to_stdout = !o_.common.output || *o_.common.output == "-";
-  attempt("prometheus", [&] { put(o_.prometheus, render_prometheus(account), "prometheus"); });
+  // At the end the textfile goes (textfile_at_end), unless it is kept: its
+  // series would otherwise be scraped for ever.
+  bool drop_textfile = final_write && !o_.keep_textfile;
+  if (!drop_textfile) attempt("prometheus", [&] { put(o_.prometheus, render_prometheus(account), "prometheus"); });
+  bool record_written = false;
   if (!to_stdout || final_write) {
     attempt("output", [&] {
       auto text = render(account);
@@ -515,16 +522,37 @@ Status Session::write_outputs(bool final_write) {
         failed("render", Error{text.error().code, "no " + o_.common.format + " output: " + text.error().message,
                                text.error().context});
       } else if (!to_stdout) {
-        put(o_.common.output, *text, "output");
+        record_written = put(o_.common.output, *text, "output");
       } else if (first || mode_ == "wrap") {
         // Standard output last, and not at all when attach or node mode is
         // about to fail: a pipe never carries half a result.
-        if (Status st = write_output(*text, std::nullopt); !st) failed("write:stdout", st.error());
+        Status st = write_output(*text, std::nullopt);
+        if (!st) failed("write:stdout", st.error());
+        record_written = st.ok();
+      }
+    });
+  }
+  if (drop_textfile && o_.prometheus) {
+    attempt("prometheus", [&] {
+      if (!record_written) {
+        put(o_.prometheus, render_prometheus(account), "prometheus");
+        std::cerr << "gpuaccount: the record was not written: the final figures are left in " << *o_.prometheus << "\n";
+      } else {
+        textfile_at_end();
       }
     });
   }
   written_once_ = true;
   return first;
+}
+
+// The job's figures are in its record now: its textfile goes, so that
+// node_exporter stops showing a job that has ended. A file that cannot be
+// removed is said on standard error (even with -q); the record stands.
+void Session::textfile_at_end() {
+  if (::unlink(o_.prometheus->c_str()) == 0 || errno == ENOENT) return;
+  int err = errno;
+  std::cerr << "gpuaccount: " << *o_.prometheus << ": cannot remove the textfile: " << std::strerror(err) << "\n";
 }
 
 Result<int> Session::run() {

@@ -31,6 +31,14 @@ struct DeviceSample {
   std::vector<std::pair<std::string, std::string>> unavailable;
 };
 
+// The names DeviceSample::throttle_reason_names uses, after NVML's clock event
+// reasons (nvmlClocksEventReason*, lib/vendors/nvidia/telemetry.cpp): live
+// exporters show each as a 0/1 series wherever the mask was read. A source may
+// name others; they are shown as they come.
+inline constexpr const char* throttle_reason_vocabulary[] = {
+    "gpu_idle",   "applications_clocks_setting", "sw_power_cap",   "hw_slowdown",          "sync_boost",
+    "sw_thermal", "hw_thermal",                  "hw_power_brake", "display_clock_setting"};
+
 struct ProcessSample {
   int pid = 0;
   std::string uuid;                          // device it was seen on

@@ -31,6 +31,7 @@ for dir in "$source" "$build"; do
 done
 [ "$found" -eq 0 ] || exit 1
 [ -n "$(find "$prefix/bin" -type f)" ] || { echo "nothing installed in bin/"; exit 1; }
+[ -f "$prefix/share/gpukit/prometheus/gpukit.rules.yml" ] || { echo "the Prometheus rules are not installed"; exit 1; }
 # The installed tools read the installed data, with nothing pointing them there.
 env -u GPUKIT_DATA_DIR -u GPUKIT_PLUGIN_PATH "$prefix/bin/gpumatch" --input "$source/tests/fixtures/match/nvidia_mixed.json" \
   --require "$prefix/share/gpukit/examples/adept.json" --format json >/dev/null || [ $? -eq 1 ] || {

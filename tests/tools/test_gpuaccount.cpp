@@ -578,20 +578,113 @@ TEST_CASE("gpuaccount: the Prometheus textfile passes promtool") {
   std::string dir = temp_dir();
   RunOptions o;
   o.env = {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")}};
-  auto node = run_tool("gpuaccount", {"-q", "--node", "--duration", "1", "--interval", "0.2", "--prometheus", dir + "/node.prom"}, o);
+  auto node = run_tool("gpuaccount", {"-q", "--node", "--duration", "1", "--interval", "0.2", "--prometheus", dir + "/node.prom",
+                                      "--keep-textfile"},
+                       o);
   REQUIRE(node.exit_code == 0);
   std::string text = read_file(dir + "/node.prom");
   CHECK(text.find("gpukit_gpu_occupancy_ratio{") != std::string::npos);
   CHECK(text.find("gpukit_gpu_energy_joules_total{") != std::string::npos);
   CHECK(std::system(("promtool check metrics < " + dir + "/node.prom").c_str()) == 0);
 
-  auto job = run_tool("gpuaccount", {"-q", "--job-id", "slurm-7", "--prometheus", dir + "/job.prom", "--", payload(), "exit", "0"});
+  auto job = run_tool("gpuaccount", {"-q", "--job-id", "slurm-7", "--prometheus", dir + "/job.prom", "--keep-textfile", "--",
+                                     payload(), "exit", "0"});
   REQUIRE(job.exit_code == 0);
   CHECK(read_file(dir + "/job.prom").find("gpukit_job_wall_seconds_total{job_id=\"slurm-7\"}") != std::string::npos);
   CHECK(std::system(("promtool check metrics < " + dir + "/job.prom").c_str()) == 0);
   // The check can fail: a timestamp on a sample is rejected for textfiles.
   std::ofstream(dir + "/bad.prom") << "# TYPE gpukit_x_total counter\ngpukit_x_total 1\ngpukit_x_total 2\n";
   CHECK(std::system(("promtool check metrics < " + dir + "/bad.prom > /dev/null 2>&1").c_str()) != 0);
+}
+
+TEST_CASE("gpuaccount: the device readings in the textfile: temperature, clocks, throttle reasons, ECC, in base units") {
+  std::string dir = temp_dir();
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()}, {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")}};
+  // Kept, to read it after the end; -o a file, so that the record is in it.
+  // Past 0.6 s, when the fixture's second GPU falls off the bus.
+  auto node = run_tool("gpuaccount", {"-q", "--node", "--duration", "1", "--interval", "0.1", "-o", dir + "/r.json",
+                                      "--prometheus", dir + "/node.prom", "--keep-textfile"},
+                       o);
+  REQUIRE(node.exit_code == 0);
+  std::string text = read_file(dir + "/node.prom");
+  std::string h100 = "uuid=\"GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b\",mig_instance=\"\",model=\"NVIDIA H100 80GB HBM3\"";
+  json gpu0 = record(dir + "/r.json")["account"]["gpus"][0];
+  REQUIRE(gpu0["uuid"] == "GPU-3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
+  const json& last = gpu0["last_sample"];
+  // The fixture's curve is 55 C at 0 s to 65 C at 2 s: the file shows the last reading, as the record does.
+  CHECK(last["temperature_c"].get<int>() >= 55);
+  CHECK(text.find("gpukit_gpu_temperature_celsius{" + h100 + "} " + std::to_string(last["temperature_c"].get<int>()) + "\n") !=
+        std::string::npos);
+  CHECK(text.find("gpukit_gpu_clock_hertz{" + h100 + ",clock=\"sm\"} 1755000000\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_clock_hertz{" + h100 + ",clock=\"memory\"} 2619000000\n") != std::string::npos);
+  // Mask 5: GPU idle and the software power cap; every other reason is a 0.
+  CHECK(text.find("gpukit_gpu_throttle_reason{" + h100 + ",reason=\"sw_power_cap\"} 1\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_throttle_reason{" + h100 + ",reason=\"gpu_idle\"} 1\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_throttle_reason{" + h100 + ",reason=\"hw_thermal\"} 0\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_ecc_errors_total{" + h100 + ",type=\"corrected\",counter=\"volatile\"} 3\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_ecc_errors_total{" + h100 + ",type=\"uncorrected\",counter=\"volatile\"} 0\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_power_watts{" + h100 + "} 250\n") != std::string::npos);
+  // Installed: the three physical GPUs, not the MIG instances.
+  std::size_t installed = 0;
+  for (std::size_t at = 0; (at = text.find("\ngpukit_gpu_info{", at)) != std::string::npos; ++at) ++installed;
+  CHECK(installed == 3);
+  // The lost GPU's readings end with the gap: no stale temperature for it.
+  CHECK(record(dir + "/r.json")["account"]["gpus"][1]["gap_s"].get<double>() > 0);
+  CHECK(text.find("gpukit_gpu_temperature_celsius{uuid=\"GPU-8d2e4f6a") == std::string::npos);
+  // The MIG instances have no readings of their own (NVML answers NOT_SUPPORTED).
+  CHECK(text.find("gpukit_gpu_temperature_celsius{uuid=\"GPU-4a6c8e0a-2c4e-4a6c-8e0a-2c4e6a8c0e2a\",mig_instance=\"MIG") ==
+        std::string::npos);
+  CHECK(text.find("gpukit_account_interval_seconds 0.1\n") != std::string::npos);
+}
+
+TEST_CASE("gpuaccount: the textfile goes when the job ends, once the record holds the final figures") {
+  std::string dir = temp_dir();
+  // Removed at the end, record in a file or on standard output.
+  auto to_file = run_tool("gpuaccount", {"-q", "--job-id", "1", "-o", dir + "/r.json", "--prometheus", dir + "/1.prom", "--",
+                                         payload(), "exit", "3"});
+  CHECK(to_file.exit_code == 3);
+  CHECK(exists(dir + "/r.json"));
+  CHECK_FALSE(exists(dir + "/1.prom"));
+  auto to_stdout = run_tool("gpuaccount", {"-q", "--job-id", "2", "--prometheus", dir + "/2.prom", "--", payload(), "exit", "0"});
+  CHECK(to_stdout.exit_code == 0);
+  CHECK(json::parse(to_stdout.out)["account"]["status"] == "complete");
+  CHECK_FALSE(exists(dir + "/2.prom"));
+  // While the job runs, it is there.
+  Background g({"-q", "--interval", "0.1", "--job-id", "3", "-o", dir + "/3.json", "--prometheus", dir + "/3.prom", "--",
+                payload(), "ignore-term", dir + "/ready", "0.6"});
+  REQUIRE(wait_for([&] { return exists(dir + "/3.prom"); }));
+  CHECK(read_file(dir + "/3.prom").find("gpukit_job_wall_seconds_total{job_id=\"3\"}") != std::string::npos);
+  CHECK(g.wait() == 0);
+  CHECK_FALSE(exists(dir + "/3.prom"));
+  CHECK(record(dir + "/3.json")["account"]["status"] == "complete");
+  // Node mode: the exporter's file goes when it stops, on SIGTERM too.
+  Background n({"-q", "--node", "--interval", "0.1", "-o", dir + "/n.json", "--prometheus", dir + "/n.prom"});
+  REQUIRE(wait_for([&] { return exists(dir + "/n.prom"); }));
+  ::kill(n.pid, SIGTERM);
+  CHECK(n.wait() == 0);
+  CHECK_FALSE(exists(dir + "/n.prom"));
+  CHECK(record(dir + "/n.json")["account"]["status"] == "interrupted");
+  // --keep-textfile: the final figures stay.
+  auto kept = run_tool("gpuaccount", {"-q", "--job-id", "4", "-o", dir + "/4.json", "--prometheus", dir + "/4.prom",
+                                      "--keep-textfile", "--", payload(), "exit", "0"});
+  CHECK(kept.exit_code == 0);
+  double wall = record(dir + "/4.json")["account"]["wall_s"];
+  std::string text = read_file(dir + "/4.prom");
+  std::size_t at = text.find("gpukit_job_wall_seconds_total{job_id=\"4\"} ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(text.substr(text.find(' ', at) + 1)) == doctest::Approx(wall).epsilon(0.01));  // the final figure
+  // The record cannot be written: the textfile keeps the final figures, and says so.
+  auto lost = run_tool("gpuaccount", {"-q", "--job-id", "5", "-f", "apel", "--prometheus", dir + "/5.prom", "--", payload(),
+                                      "exit", "0"});
+  CHECK(lost.exit_code == 0);
+  CHECK(lost.out.empty());
+  CHECK(lost.err.find("the final figures are left in " + dir + "/5.prom") != std::string::npos);
+  CHECK(read_file(dir + "/5.prom").find("gpukit_job_wall_seconds_total{job_id=\"5\"}") != std::string::npos);
+  // Without a textfile, --keep-textfile is a usage error; the command is not started.
+  auto refused = run_tool("gpuaccount", {"--keep-textfile", "--", payload(), "exit", "0"});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err == "gpuaccount: --keep-textfile: is only for --prometheus; the command was not started\n");
 }
 
 TEST_CASE("gpuaccount: a wrapped job's GPUs come from CUDA_VISIBLE_DEVICES, MIG UUIDs and indices included") {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <system_error>
 #include <thread>
 
@@ -633,6 +634,100 @@ TEST_CASE("account: node_exporter textfile") {
   CHECK(text.find("gpukit_gpu_utilization_ratio{") != std::string::npos);
   CHECK(text.find(" 0.5\n") != std::string::npos);
   CHECK(text.find("gpukit_gpu_energy_joules_total") == std::string::npos);  // unknown: no sample, not 0
+}
+
+TEST_CASE("account: held GPU-seconds never decrease (a counter) and the last sample ends with a gap") {
+  ScriptedTelemetry t;
+  auto step = [](std::uint64_t job_gib, std::uint64_t other_gib) {
+    Step st;
+    st.power = 100;
+    st.processes = {proc(10, std::nullopt, job_gib << 30), proc(99, std::nullopt, other_gib << 30)};
+    return st;
+  };
+  Step lost;
+  lost.lost = true;
+  // The job's share of the device: 1/2, 3/4, 1/4, then the GPU is lost.
+  t.script["GPU-a"] = {step(1, 1), step(3, 1), step(1, 3), lost};
+  GpuUsage usage(seen_gpu("GPU-a"), false);
+  std::uint64_t cursor = 0;
+  double held = 0;
+  for (t.step = 0; t.step < t.script["GPU-a"].size(); ++t.step) {
+    usage.add(poll_device(t, "GPU-a", cursor, 100.0 + static_cast<double>(t.step)), {10});
+    CAPTURE(t.step);
+    CHECK(usage.held_s() >= held);  // the mean share fell at step 2; GPU-seconds held did not
+    held = usage.held_s();
+    CHECK(usage.held_s() == doctest::Approx(usage.available_s() * usage.count()));
+    json j = usage.to_json();
+    CHECK(j["held_s"].get<double>() == doctest::Approx(held));
+    if (t.step < 3) CHECK(j["last_sample"]["power_w"] == 100.0);
+    else CHECK(j["last_sample"].is_null());  // no reading of a lost GPU is shown as current
+  }
+  CHECK(held == doctest::Approx(0.75 + 0.25 + 1.0));  // shares of the three intervals, the gap held as before
+}
+
+namespace {
+
+// A job on an H100 (with a benchmark score) and a MIG slice, and what the
+// last sample read.
+json textfile_account() {
+  json a = {{"mode", "wrap"},
+            {"interval_s", 30.0},
+            {"wall_s", 100.0},
+            {"cpu", {{"utime_s", 90.0}, {"stime_s", 5.0}, {"max_rss_bytes", 2048}}},
+            {"identity", {{"job_id", "42"}, {"user", "alice"}, {"fqan", "/atlas/Role=production"}}},
+            {"normalised",
+             {{"gpu", {{"benchmark_type", "gpukit-hep/0.1"}, {"devices", {{{"uuid", "GPU-a"}, {"model", "H100"}, {"score", 2.5}}}}}}}},
+            {"gpus", json::array()}};
+  a["gpus"].push_back({{"uuid", "GPU-a"}, {"kind", "gpu"}, {"model", "H100"}, {"count", 1.0}, {"available_s", 100.0},
+                       {"held_s", 100.0}, {"active_s", 50.0}, {"utilization_mean_pct", 50.0}, {"energy_j", 25000.0},
+                       {"last_sample",
+                        {{"temperature_c", 61}, {"sm_clock_mhz", 1755}, {"memory_clock_mhz", 2619}, {"power_w", 250.5},
+                         {"memory_used_bytes", 1024}, {"throttle_reasons", {"sw_power_cap", "new_reason"}},
+                         {"ecc_corrected_volatile", 3}, {"ecc_uncorrected_volatile", 0}}}});
+  a["gpus"].push_back({{"uuid", "MIG-b"}, {"kind", "mig"}, {"parent_uuid", "GPU-p"}, {"model", "A100"}, {"count", 0.429},
+                       {"available_s", 100.0}, {"held_s", 42.9}, {"active_s", nullptr}, {"last_sample", nullptr}});
+  return a;
+}
+
+// The file with "<now>" for the one value that changes at every call (the
+// last sample of the file).
+std::string without_timestamp(const std::string& text) {
+  std::size_t line = text.rfind("\ngpukit_account_last_update_timestamp_seconds");
+  std::size_t value = text.rfind(' ');
+  REQUIRE(line != std::string::npos);
+  REQUIRE(value > line);
+  return text.substr(0, value + 1) + "<now>\n";
+}
+
+}  // namespace
+
+TEST_CASE("account: the textfile's families, labels and base units (golden)") {
+  std::string job = render_prometheus(textfile_account());
+  CHECK(test::compare_golden("account/textfile-job.prom", without_timestamp(job)) == "");
+  json node = textfile_account();
+  node["mode"] = "node";
+  node["normalised"] = nullptr;
+  std::string text = render_prometheus(node);
+  CHECK(test::compare_golden("account/textfile-node.prom", without_timestamp(text)) == "");
+  // One HELP and TYPE per family, its samples together.
+  for (const std::string& t : {job, text}) {
+    std::map<std::string, int> types;
+    std::string previous;
+    std::istringstream lines(t);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("# TYPE ", 0) == 0) {
+        std::string name = line.substr(7, line.find(' ', 7) - 7);
+        CHECK(++types[name] == 1);
+        previous = name;
+      } else if (line[0] != '#') {
+        CHECK(line.rfind(previous, 0) == 0);
+      }
+    }
+  }
+  // The VO from the identity wins over the FQAN's first group.
+  json vo = textfile_account();
+  vo["identity"]["vo"] = "cms";
+  CHECK(render_prometheus(vo).find("{job_id=\"42\",user=\"alice\",vo=\"cms\"}") != std::string::npos);
 }
 
 TEST_CASE("account: time series columns (golden header) and rows") {

@@ -26,7 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--interval", opts.interval_s, "Seconds between samples, 0.1 to 86400 (fractions allowed)")
       ->capture_default_str()->type_name("SECONDS");
   app.add_option("--series", opts.series, "Also write a prmon-style time series (TSV) to FILE")->type_name("FILE");
-  app.add_option("--prometheus", opts.prometheus, "Also write a node_exporter textfile to FILE")->type_name("FILE");
+  app.add_option("--prometheus", opts.prometheus, "Also write a node_exporter textfile to FILE (removed at the end)")
+      ->type_name("FILE");
+  app.add_flag("--keep-textfile", opts.keep_textfile, "Leave the --prometheus file, with the final figures, at the end");
   app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
   app.add_option("--site", opts.identity.site, "Site name (APEL SiteName)")->type_name("NAME");
   app.add_option("--job-id", opts.identity.job_id, "Batch job id (APEL AssociatedRecord)")->type_name("ID");
