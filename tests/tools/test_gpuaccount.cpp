@@ -584,7 +584,7 @@ TEST_CASE("gpuaccount: the APEL FQAN from each identity source; with none, no re
   auto record = [&](const std::vector<std::string>& extra, const RunOptions& options) {
     std::vector<std::string> args = {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE"};
     args.insert(args.end(), extra.begin(), extra.end());
-    for (std::string a : {"--", payload(), "exit", "3"}) args.push_back(a);
+    for (const std::string& a : std::vector<std::string>{"--", payload(), "exit", "3"}) args.push_back(a);
     auto r = run_tool("gpuaccount", args, options);
     CHECK(r.exit_code == 3);  // the payload's
     INFO(r.err);
@@ -604,7 +604,7 @@ TEST_CASE("gpuaccount: the APEL FQAN from each identity source; with none, no re
   // An identity APEL would refuse is refused before the payload starts.
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"--fqan", "None"}, {"--vo", "/atlas"}, {"--site", "null"}}) {
     std::vector<std::string> args = bad;
-    for (std::string a : {"--", payload(), "exit", "3"}) args.push_back(a);
+    for (const std::string& a : std::vector<std::string>{"--", payload(), "exit", "3"}) args.push_back(a);
     auto r = run_tool("gpuaccount", args, o);
     CHECK(r.exit_code == 2);
     CHECK(r.err.rfind("gpuaccount: " + bad[0] + ": ", 0) == 0);
