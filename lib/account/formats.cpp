@@ -1,12 +1,14 @@
 #include "account/formats.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <optional>
 
+#include "core/fsroot.hpp"
 #include "core/table.hpp"
 #include "core/units.hpp"
 #include "vendors/telemetry.hpp"
@@ -53,13 +55,38 @@ std::string escape_label(const std::string& v) {
   return out;
 }
 
+// A mandatory string field APEL would accept, or the error that says which.
+Status apel_mandatory(const std::string& value, const char* field, const std::string& when_unknown) {
+  if (value.empty()) return usage_error(when_unknown, field);
+  if (apel_null(value))
+    return usage_error("\"" + value + "\" is what APEL's loader reads as NULL, refused in a mandatory field", field);
+  return {};
+}
+
 }  // namespace
+
+// apel/db/records/record.py check_for_null: str(value).lower() in ['none', 'null', ''].
+bool apel_null(const std::string& value) {
+  std::string v = trim(value);
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v.empty() || v == "none" || v == "null";
+}
 
 Result<std::vector<json>> apel_records(const json& account) {
   const json& id = account.value("identity", json::object());
-  std::string site = str(id, "site"), job = str(id, "job_id");
-  if (site.empty()) return usage_error("the site is unknown: give --site (APEL SiteName is mandatory)", "SiteName");
-  if (job.empty()) return usage_error("the job id is unknown: give --job-id or run under HTCondor, Slurm or PBS", "AssociatedRecord");
+  std::string site = str(id, "site"), job = str(id, "job_id"), fqan = str(id, "fqan");
+  // A record APEL rejects is never written: the job's accounting would be lost
+  // downstream, silently.
+  for (auto st : {apel_mandatory(site, "SiteName", "the site is unknown: give --site or set \"site\" in the site file"),
+                  apel_mandatory(job, "AssociatedRecord", "the job id is unknown: give --job-id or run under HTCondor, Slurm or PBS"),
+                  apel_mandatory(fqan, "FQAN",
+                                 "the FQAN is unknown (no --fqan, job ad, VOMS proxy, --vo or site file vo): "
+                                 "APEL rejects a record without one")})
+    if (!st) return st.error();
+  // Only a DN is a GlobalUserName; a batch system's local user name is not.
+  json user = str(id, "user").empty() || str(id, "user_kind") == "local" || apel_null(str(id, "user"))
+                  ? json(nullptr)
+                  : json(str(id, "user"));
   const json& gpus = account.value("gpus", json::array());
   if (gpus.empty()) return usage_error("the job held no GPU: there is no accelerator usage to report", "UsageRecords");
 
@@ -70,7 +97,7 @@ Result<std::vector<json>> apel_records(const json& account) {
   std::map<std::string, Group> by_model;
   std::vector<std::string> order;
   for (const auto& g : gpus) {
-    std::string model = str(g, "model").empty() ? "unknown" : str(g, "model");
+    std::string model = str(g, "model").empty() || apel_null(str(g, "model")) ? "unknown" : str(g, "model");
     if (!by_model.count(model)) order.push_back(model);
     Group& grp = by_model[model];
     double count = g.value("count", 0.0);
@@ -97,8 +124,8 @@ Result<std::vector<json>> apel_records(const json& account) {
     r["MeasurementYear"] = year;
     r["AssociatedRecordType"] = "job";
     r["AssociatedRecord"] = job;
-    r["GlobalUserName"] = str(id, "user").empty() ? json(nullptr) : json(str(id, "user"));
-    r["FQAN"] = str(id, "fqan").empty() ? "None" : str(id, "fqan");
+    r["GlobalUserName"] = user;
+    r["FQAN"] = fqan;
     r["SiteName"] = site;
     r["Count"] = count;
     r["Cores"] = id.contains("cores") && id["cores"].is_number_integer() ? id["cores"] : json(nullptr);

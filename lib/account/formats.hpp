@@ -13,6 +13,10 @@ namespace gpukit {
 
 inline constexpr std::size_t apel_max_records = 1000;
 
+// Whether APEL's loader reads `value` as NULL ("none", "null", empty, blank;
+// any case), which it refuses in a mandatory field.
+bool apel_null(const std::string& value);
+
 // One APEL accelerator record per GPU model the job held (the model is part of
 // APEL's primary key). A usage error naming the field when SiteName or
 // AssociatedRecord (the job id) is unknown, or when the job held no GPU.

@@ -186,6 +186,14 @@ Status Session::check_options() const {
   if (modes != 1) return usage_error("give exactly one of: -- COMMAND, --pid PID, --node");
   if (o_.duration_s && !o_.node) return usage_error("is only for --node", "--duration");
   if (o_.common.format == "apel" && o_.node) return usage_error("APEL records are per job; not with --node", "--format apel");
+  // An identity APEL would refuse is refused before the payload starts.
+  if (o_.identity.fqan && apel_null(*o_.identity.fqan))
+    return usage_error("\"" + *o_.identity.fqan + "\" is what APEL reads as NULL; give the job's FQAN, e.g. /atlas/Role=production",
+                       "--fqan");
+  if (o_.identity.vo && (apel_null(*o_.identity.vo) || o_.identity.vo->find_first_of("/ \t") != std::string::npos))
+    return usage_error("must be a VO name (atlas, cms, dteam), not \"" + *o_.identity.vo + "\"", "--vo");
+  if (o_.identity.site && apel_null(*o_.identity.site))
+    return usage_error("\"" + *o_.identity.site + "\" is what APEL reads as NULL; give the GOCDB site name", "--site");
   auto in_range = [](double v, double low, double high, bool low_inclusive) {
     return std::isfinite(v) && (low_inclusive ? v >= low : v > low) && v <= high;
   };
@@ -297,7 +305,11 @@ Status Session::prepare() {
     } else {
       env = own_environment();
     }
-    identity_ = resolve_identity(o_.identity, env, affinity_cores());
+    IdentityOptions identity = o_.identity;
+    // The proxy's default place is per user: the job's, also when attached to it.
+    if (!identity.uid) identity.uid = mode_ == "attach" ? process_uid(*o_.pid) : std::optional<unsigned>(::getuid());
+    identity_ = resolve_identity(identity, env, affinity_cores());
+    for (const auto& problem : identity_.problems) note(problem);
   });
   contained("telemetry", [&] { open_devices(env); });
   return {};

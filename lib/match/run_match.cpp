@@ -4,6 +4,7 @@
 #include "core/io.hpp"
 #include "core/units.hpp"
 #include "match/emit.hpp"
+#include "match/emit_dra.hpp"
 #include "match/match.hpp"
 #include "match/node.hpp"
 #include "match/payload.hpp"
@@ -133,7 +134,16 @@ Result<int> run_match(MatchOptions& o) {
   if (!o.emit.empty()) {
     auto jobs = read_jobs(o, flags, *cli_payloads);
     if (!jobs) return jobs.error();
-    std::string text = o.emit == "condor" ? emit_condor(jobs->front()) : emit_k8s(jobs->front());
+    std::string text;
+    if (o.emit == "k8s-dra") {
+      auto hardware = load_hardware_catalogue();
+      if (!hardware) return hardware.error();
+      auto claim = emit_k8s_dra(jobs->front(), *tables, *hardware);
+      if (!claim) return claim.error();
+      text = std::move(*claim);
+    } else {
+      text = o.emit == "condor" ? emit_condor(jobs->front()) : emit_k8s(jobs->front());
+    }
     if (auto st = write_output(text, o.common.output); !st) return st.error();
     return 0;
   }

@@ -1,5 +1,11 @@
 // gpuprobe --format nfd: Kubernetes node-feature-discovery labels (features.d).
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "core/units.hpp"
 #include "probe/format_support.hpp"
+#include "probe/formats.hpp"
 
 namespace gpukit {
 
@@ -139,26 +145,66 @@ void nvidia_gpu_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus) 
   }
 }
 
-// MIG, GFD's mixed strategy: one resource per profile.
-void nvidia_mig_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus) {
-  struct Profile {
-    int count = 0;
-    std::vector<std::optional<std::string>> memory, sms, product;
-  };
-  std::map<std::string, Profile> profiles;
+// The MIG strategy the node's state implies, as the device plugin would be
+// configured for it: none without MIG, single when every GPU is split into one
+// profile only, mixed otherwise.
+std::string derived_mig_strategy(const std::vector<const NodeGpu*>& gpus) {
+  std::set<std::string> profiles;
+  bool any = false, all = true;
+  for (const NodeGpu* gpu : gpus) {
+    if (!gpu->mig_enabled()) {
+      all = false;
+      continue;
+    }
+    any = true;
+    for (const auto& inst : gpu->mig_instances) profiles.insert(str(inst.profile));
+  }
+  if (!any) return "none";
+  return all && profiles.size() == 1 ? "single" : "mixed";
+}
+
+struct MigProfile {
+  int count = 0;
+  std::vector<std::optional<std::string>> memory, sms, product;
+};
+
+std::map<std::string, MigProfile> mig_profiles(const std::vector<const NodeGpu*>& gpus) {
+  std::map<std::string, MigProfile> profiles;
   for (const NodeGpu* gpu : gpus) {
     if (!gpu->mig_enabled()) continue;
     for (const auto& inst : gpu->mig_instances) {
       std::string profile = label_value(str(inst.profile));
       if (profile.empty()) continue;
-      Profile& p = profiles[profile];
+      MigProfile& p = profiles[profile];
       ++p.count;
       p.memory.push_back(mib_text(inst.memory_bytes));
       p.sms.push_back(int_text(inst.multiprocessors));
       p.product.push_back(label_value(str(gpu->name)) + "-MIG-" + profile);
     }
   }
-  if (!profiles.empty()) labels["nvidia.com/mig.strategy"] = "mixed";
+  return profiles;
+}
+
+// GFD's MIG labels: mixed, one resource per profile; single, the GPU labels
+// describe the one profile (nvidia.com/gpu is a MIG device); none, nothing.
+Status nvidia_mig_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const std::string& strategy) {
+  labels["nvidia.com/mig.strategy"] = strategy;
+  auto profiles = mig_profiles(gpus);
+  if (strategy == "single") {
+    if (derived_mig_strategy(gpus) != "single")
+      return usage_error("the single MIG strategy needs every GPU split into instances of one profile; this node's "
+                         "MIG state is " + derived_mig_strategy(gpus),
+                         "--nfd-mig-strategy");
+    const MigProfile& p = profiles.begin()->second;
+    labels["nvidia.com/gpu.count"] = std::to_string(p.count);
+    labels.erase("nvidia.com/gpu.product");
+    labels.erase("nvidia.com/gpu.memory");
+    label_if_common(labels, "nvidia.com/gpu.product", p.product);
+    label_if_common(labels, "nvidia.com/gpu.memory", p.memory);
+    label_if_common(labels, "nvidia.com/gpu.multiprocessors", p.sms);
+    return {};
+  }
+  if (strategy == "none") return {};
   for (const auto& [profile, p] : profiles) {
     std::string prefix = "nvidia.com/mig-" + profile;
     labels[prefix + ".count"] = std::to_string(p.count);
@@ -166,14 +212,25 @@ void nvidia_mig_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus) 
     label_if_common(labels, prefix + ".multiprocessors", p.sms);
     label_if_common(labels, prefix + ".product", p.product);
   }
+  return {};
 }
 
-void nvidia_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const NodeModel& node) {
-  if (gpus.empty()) return;
+// A GPU is offered only where its driver works: a node whose driver is absent
+// or failed says so (gpukit.io/<vendor>.driver-status) and how many GPUs wait
+// for it (gpukit.io/<vendor>.gpu.unusable), never a gpu.count or a product a
+// pod would be scheduled onto and fail.
+bool usable(const NodeGpu& gpu, const NodeDriver* driver) {
+  if (gpu.driver_loaded && !*gpu.driver_loaded) return false;
+  return !driver || str(driver->status) == "ok";
+}
+
+Status nvidia_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const NodeModel& node,
+                     const NfdOptions& options) {
+  if (gpus.empty()) return {};
   labels["nvidia.com/gpu.count"] = std::to_string(gpus.size());
   nvidia_driver_labels(labels, node.driver("nvidia"));
   nvidia_gpu_labels(labels, gpus);
-  nvidia_mig_labels(labels, gpus);
+  return nvidia_mig_labels(labels, gpus, options.mig_strategy.value_or(derived_mig_strategy(gpus)));
 }
 
 // The AMD node labeller's xnack / sramecc: "on", "off" or unknown.
@@ -217,17 +274,61 @@ void amd_labels(Labels& labels, const std::vector<const NodeGpu*>& gpus, const N
 }
 
 
+// gpukit.io/<vendor>.<name> for a vendor's <vendor>.com/<name>: NFD reads
+// features.d in file-name order and the last value of a label wins, so a
+// vendor name written here would silently replace GFD's or the labeller's.
+Labels in_gpukit_namespace(const Labels& labels) {
+  Labels out;
+  for (const auto& [key, value] : labels) {
+    std::string renamed = key;
+    for (const char* vendor : {"nvidia", "amd"}) {
+      std::string prefix = std::string(vendor) + ".com/";
+      if (key.rfind(prefix, 0) == 0) renamed = label_key("gpukit.io/", std::string(vendor) + "." + key.substr(prefix.size()));
+    }
+    out[renamed] = value;
+  }
+  return out;
+}
+
+// NFD's features.d directive: the labels below it go when the time passes
+// unless the file is rewritten (a node whose gpukit run stopped loses them).
+Result<std::string> expiry_line(const NfdOptions& options) {
+  auto seconds = parse_duration(*options.expiry);
+  if (!seconds) return Error{seconds.error().code, seconds.error().message, "--nfd-expiry"};
+  if (!(*seconds > 0) || *seconds > 10.0 * 365 * 86400)
+    return usage_error("must be a duration above 0 and at most 10 years, not " + *options.expiry, "--nfd-expiry");
+  std::time_t at = (options.now ? options.now : std::time(nullptr)) + static_cast<std::time_t>(std::ceil(*seconds));
+  std::tm tm{};
+  gmtime_r(&at, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return "# +expiry-time=" + std::string(buf) + "\n";
+}
+
 }  // namespace
 
-std::string render_nfd(const NodeModel& node) {
+Result<std::string> render_nfd(const NodeModel& node, const NfdOptions& options) {
+  if (options.names != "gpukit" && options.names != "vendor")
+    return usage_error("must be gpukit or vendor, not " + options.names, "--nfd-names");
+  if (options.mig_strategy && *options.mig_strategy != "none" && *options.mig_strategy != "single" &&
+      *options.mig_strategy != "mixed")
+    return usage_error("must be none, single or mixed, not " + *options.mig_strategy, "--nfd-mig-strategy");
   std::vector<const NodeGpu*> nvidia, amd;
+  std::map<std::string, int> unusable;
   for (const NodeGpu& gpu : node.gpu_list()) {
-    if (gpu.vendor == "nvidia") nvidia.push_back(&gpu);
-    if (gpu.vendor == "amd") amd.push_back(&gpu);
+    std::string vendor = str(gpu.vendor);
+    if (vendor != "nvidia" && vendor != "amd") continue;
+    if (!usable(gpu, node.driver(vendor))) {
+      unusable[vendor]++;
+      continue;
+    }
+    (vendor == "nvidia" ? nvidia : amd).push_back(&gpu);
   }
   Labels labels;
-  nvidia_labels(labels, nvidia, node);
+  if (auto st = nvidia_labels(labels, nvidia, node, options); !st) return st.error();
   amd_labels(labels, amd, node);
+  if (options.names == "gpukit") labels = in_gpukit_namespace(labels);
+  for (const auto& [vendor, n] : unusable) labels["gpukit.io/" + vendor + ".gpu.unusable"] = std::to_string(n);
   // A GPU whose driver is missing or broken is worth a label: jobs would fail there.
   if (node.drivers)
     for (const auto& d : *node.drivers) {
@@ -235,6 +336,11 @@ std::string render_nfd(const NodeModel& node) {
       if (!status.empty() && status != "no_gpu") labels["gpukit.io/" + d.vendor + ".driver-status"] = label_value(status);
     }
   std::string out = header_comment(node, "node-feature-discovery labels");
+  if (options.expiry) {
+    auto line = expiry_line(options);
+    if (!line) return line.error();
+    out += *line;
+  }
   for (const auto& [key, value] : labels) out += key + "=" + value + "\n";
   return out;
 }

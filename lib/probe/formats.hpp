@@ -2,6 +2,8 @@
 // (Kubernetes node-feature-discovery), gres (Slurm gres.conf).
 #pragma once
 
+#include <ctime>
+#include <optional>
 #include <string>
 
 #include "core/document.hpp"
@@ -10,13 +12,27 @@
 
 namespace gpukit {
 
+// How gpuprobe -f nfd names and dates its labels.
+struct NfdOptions {
+  // "gpukit": every vendor label under gpukit.io/ (nvidia.com/gpu.product ->
+  // gpukit.io/nvidia.gpu.product), so that gpukit's features.d file never
+  // overrides GPU Feature Discovery's or the AMD labeller's values. "vendor":
+  // their own names, for a cluster that runs neither.
+  std::string names = "gpukit";
+  std::optional<std::string> mig_strategy;  // none, single, mixed; unset: derived from the node's MIG state
+  std::optional<std::string> expiry;        // a duration: "# +expiry-time=<now + it>" heads the labels
+  std::time_t now = 0;                      // 0: the clock; tests fix it
+  bool is_default() const { return names == "gpukit" && !mig_strategy && !expiry; }
+};
+
 // `format` is one of json, table, classad, nfd, gres. Uses the document's gpus, drivers
 // and visible sections (the visible subset for classad, as condor_gpu_discovery does).
-Result<std::string> render_probe(const Document& document, const std::string& format);
+// `nfd` other than the default with another format is a usage error.
+Result<std::string> render_probe(const Document& document, const std::string& format, const NfdOptions& nfd = {});
 
 std::string render_probe_table(const NodeModel& node, const NodeVisible& visible);
 std::string render_classad(const NodeModel& node, const NodeVisible& visible);
-std::string render_nfd(const NodeModel& node);
+Result<std::string> render_nfd(const NodeModel& node, const NfdOptions& options = {});
 std::string render_gres(const NodeModel& node);
 
 }  // namespace gpukit

@@ -98,10 +98,10 @@ Result<int> run_probe(ProbeOptions& options) {
   }
 
   std::string text;
-  if (options.common.format == "json") {
+  if (options.common.format == "json" && options.nfd.is_default()) {
     text = document.dump();
   } else {
-    auto rendered = render_probe(document, options.common.format);
+    auto rendered = render_probe(document, options.common.format, options.nfd);
     if (!rendered) return rendered.error();
     text = std::move(*rendered);
   }

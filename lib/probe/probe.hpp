@@ -7,6 +7,7 @@
 #include "core/cli.hpp"
 #include "core/document.hpp"
 #include "core/error.hpp"
+#include "probe/formats.hpp"
 
 namespace gpukit {
 
@@ -30,6 +31,7 @@ struct ProbeOptions {
   CommonOptions common;
   bool no_catalogue = false;
   bool from_input = false;  // render the input document's sections instead of probing
+  NfdOptions nfd;
 };
 
 // The gpuprobe tool: probe, merge into the input document if any, write.

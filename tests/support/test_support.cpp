@@ -232,4 +232,74 @@ std::string validate_document(const nlohmann::json& document) {
   return problems;
 }
 
+namespace {
+
+std::string der(unsigned char tag, const std::string& content) {
+  std::string out(1, static_cast<char>(tag));
+  std::size_t n = content.size();
+  if (n < 0x80) {
+    out += static_cast<char>(n);
+  } else {
+    std::string len;
+    for (; n; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+    out += static_cast<char>(0x80 | len.size());
+    out += len;
+  }
+  return out + content;
+}
+
+std::string der_oid(const std::vector<unsigned long>& arcs) {
+  std::string body(1, static_cast<char>(arcs[0] * 40 + arcs[1]));
+  for (std::size_t i = 2; i < arcs.size(); ++i) {
+    std::string enc;
+    unsigned long v = arcs[i];
+    enc.insert(enc.begin(), static_cast<char>(v & 0x7f));
+    for (v >>= 7; v; v >>= 7) enc.insert(enc.begin(), static_cast<char>(0x80 | (v & 0x7f)));
+    body += enc;
+  }
+  return der(0x06, body);
+}
+
+// A VOMS attribute certificate shaped as voms-proxy-init writes it (RFC 3281
+// AttributeCertificate; the holder, issuer and signature are placeholders:
+// nothing reads them).
+std::string voms_ac_extension(const std::vector<std::string>& fqans) {
+  std::string values;
+  for (const auto& f : fqans) values += der(0x04, f);
+  std::string ietf_attr = der(0x30, der(0xa0, der(0x86, "vo://voms.example.org:15000")) + der(0x30, values));
+  std::string attribute = der(0x30, der_oid({1, 3, 6, 1, 4, 1, 8005, 100, 100, 4}) + der(0x31, ietf_attr));
+  std::string sha256_rsa = der(0x30, der_oid({1, 2, 840, 113549, 1, 1, 11}) + der(0x05, ""));
+  std::string validity = der(0x30, der(0x18, "20260101000000Z") + der(0x18, "20270101000000Z"));
+  std::string acinfo = der(0x30, der(0x02, "\x01") + der(0x30, der(0xa0, der(0x30, ""))) + der(0xa0, der(0x30, "")) +
+                                     sha256_rsa + der(0x02, "\x2a") + validity + der(0x30, attribute));
+  std::string ac = der(0x30, acinfo + sha256_rsa + der(0x03, std::string("\x00\x01", 2)));
+  return der(0x30, ac);
+}
+
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string make_voms_proxy(const std::string& dir, const std::string& dn, const std::vector<std::string>& fqans,
+                            bool with_eec) {
+  if (std::system("command -v openssl > /dev/null 2>&1") != 0) return "";
+  const std::string req = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 ";
+  std::string proxy_ext = "-addext 'proxyCertInfo=critical,language:id-ppl-inheritAll' ";
+  if (!fqans.empty()) proxy_ext += "-addext '1.3.6.1.4.1.8005.100.100.5=DER:" + hex(voms_ac_extension(fqans)) + "' ";
+  std::string commands = req + "-keyout " + dir + "/eec.key -out " + dir + "/eec.pem -subj '" + dn + "' 2>/dev/null && " +
+                         req + proxy_ext + "-keyout " + dir + "/proxy.key -out " + dir + "/proxy.pem -subj '" + dn +
+                         "/CN=123456789' 2>/dev/null && cat " + dir + "/proxy.pem " + dir + "/proxy.key " +
+                         (with_eec ? dir + "/eec.pem " : std::string()) + "> " + dir + "/x509up";
+  if (std::system(commands.c_str()) != 0) throw std::runtime_error("openssl could not make a test proxy: " + commands);
+  return dir + "/x509up";
+}
+
 }  // namespace gpukit::test

@@ -62,4 +62,12 @@ std::string validate_document(const nlohmann::json& document);
 // Validates `value` against share/gpukit/schema/<schema_file>.
 std::string validate_against(const nlohmann::json& value, const std::string& schema_file);
 
+// A grid proxy file made by openssl in `dir`: the proxy certificate (subject
+// `dn` + "/CN=123456789", RFC 3820 proxyCertInfo, and a VOMS attribute
+// certificate extension whose FQAN attribute lists `fqans`), its key, then the
+// end-entity certificate of `dn`. "" when openssl is not installed.
+// `with_eec` false leaves the end-entity certificate out.
+std::string make_voms_proxy(const std::string& dir, const std::string& dn, const std::vector<std::string>& fqans,
+                            bool with_eec = true);
+
 }  // namespace gpukit::test

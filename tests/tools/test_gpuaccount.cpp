@@ -570,6 +570,81 @@ TEST_CASE("gpuaccount: APEL message from a job on the fake GPUs validates agains
   CHECK(no_site.exit_code == 2);
 }
 
+TEST_CASE("gpuaccount: the APEL FQAN from each identity source; with none, no record and the payload's status") {
+  std::string dir = temp_dir();
+  RunOptions o;
+  o.env = {{"GPUKIT_NVML_LIBRARY", nvml()},
+           {"GPUKIT_FAKE_MACHINE", fixture("machines/nvidia_telemetry.json")},
+           {"CUDA_VISIBLE_DEVICES", "1"},
+           {"SLURM_JOB_ID", "4242"},
+           {"SLURM_JOB_USER", "alice"},
+           {"X509_USER_PROXY", dir + "/no-proxy"},
+           {"GPUKIT_SITE_FILE", dir + "/no-site.json"}};
+  o.unset_env = {"_CONDOR_JOB_AD", "_CONDOR_MACHINE_AD"};
+  auto record = [&](const std::vector<std::string>& extra, const RunOptions& options) {
+    std::vector<std::string> args = {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    for (const std::string& a : std::vector<std::string>{"--", payload(), "exit", "3"}) args.push_back(a);
+    auto r = run_tool("gpuaccount", args, options);
+    CHECK(r.exit_code == 3);  // the payload's
+    INFO(r.err);
+    if (r.out.empty()) return json();
+    json message = json::parse(r.out);
+    CHECK(validate_against(message, "../../../tests/fixtures/account/apel-accelerator-message.schema.json") == "");
+    return message["UsageRecords"][0];
+  };
+
+  // None: no record, one line on stderr, the payload's status.
+  auto none = run_tool("gpuaccount", {"-q", "-f", "apel", "--site", "TEST-SITE", "--", payload(), "exit", "3"}, o);
+  CHECK(none.exit_code == 3);
+  CHECK(none.out.empty());
+  CHECK(std::count(none.err.begin(), none.err.end(), '\n') == 1);
+  CHECK(none.err.find("no apel output: the FQAN is unknown") != std::string::npos);
+
+  // An identity APEL would refuse is refused before the payload starts.
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--fqan", "None"}, {"--vo", "/atlas"}, {"--site", "null"}}) {
+    std::vector<std::string> args = bad;
+    for (const std::string& a : std::vector<std::string>{"--", payload(), "exit", "3"}) args.push_back(a);
+    auto r = run_tool("gpuaccount", args, o);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind("gpuaccount: " + bad[0] + ": ", 0) == 0);
+    CHECK(r.err.find("the command was not started") != std::string::npos);
+  }
+
+  json flag = record({"--fqan", "/atlas/Role=pilot"}, o);
+  CHECK(flag["FQAN"] == "/atlas/Role=pilot");
+  CHECK(flag["GlobalUserName"].is_null());  // SLURM_JOB_USER is a local name
+
+  json vo = record({"--vo", "dteam"}, o);
+  CHECK(vo["FQAN"] == "/dteam");
+
+  RunOptions site = o;
+  std::ofstream(dir + "/site.json") << R"({"vo": "lhcb"})";
+  site.env["GPUKIT_SITE_FILE"] = dir + "/site.json";
+  CHECK(record({}, site)["FQAN"] == "/lhcb");
+
+  RunOptions condor = o;
+  condor.env.erase("SLURM_JOB_ID");
+  condor.env.erase("SLURM_JOB_USER");
+  condor.unset_env = {"SLURM_JOB_ID", "SLURM_JOB_USER"};
+  condor.env["_CONDOR_JOB_AD"] = fixture("account/condor/job.ad");
+  json ad = record({}, condor);
+  CHECK(ad["FQAN"] == "/atlas/Role=production/Capability=NULL");
+  CHECK(ad["GlobalUserName"] == "/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=pilot \"robot\"");
+  CHECK(ad["AssociatedRecord"] == "ce01.example.org#1234.5#1732000000");
+
+  std::string proxy = make_voms_proxy(dir, "/DC=org/DC=example/CN=Jane Doe", {"/cms/Role=pilot/Capability=NULL"});
+  if (proxy.empty()) {
+    MESSAGE("skipped the proxy case: openssl is not installed (it makes the test proxy)");
+    return;
+  }
+  RunOptions with_proxy = o;
+  with_proxy.env["X509_USER_PROXY"] = proxy;
+  json p = record({"--vo", "dteam"}, with_proxy);  // the proxy before the site default
+  CHECK(p["FQAN"] == "/cms/Role=pilot/Capability=NULL");
+  CHECK(p["GlobalUserName"] == "/DC=org/DC=example/CN=Jane Doe");  // preferred to SLURM_JOB_USER
+}
+
 TEST_CASE("gpuaccount: the Prometheus textfile passes promtool") {
   if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
     MESSAGE("skipped: promtool is not installed (Debian package prometheus; scripts/setup installs it)");
@@ -719,8 +794,8 @@ TEST_CASE("gpuaccount: a wrapped job's GPUs come from CUDA_VISIBLE_DEVICES, MIG 
   CHECK(gpus[1]["unavailable"].contains("energy_j"));
 
   o.env["CUDA_VISIBLE_DEVICES"] = "1";
-  auto by_index = run_tool("gpuaccount", {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7", "--",
-                                          "sleep", "0.3"},
+  auto by_index = run_tool("gpuaccount", {"-q", "-f", "apel", "--interval", "0.2", "--site", "TEST-SITE", "--job-id", "7",
+                                          "--vo", "dteam", "--", "sleep", "0.3"},
                            o);
   REQUIRE(by_index.exit_code == 0);
   json message = json::parse(by_index.out);

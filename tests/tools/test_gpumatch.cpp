@@ -178,8 +178,8 @@ TEST_CASE("gpumatch: Slurm plans name devices as Slurm does and describe the nod
                     "gpumatch: --share: --share and --slurm-autodetect shape --plan --format slurm");
 }
 
-TEST_CASE("gpumatch: the requirement as HTCondor submit commands and a Kubernetes fragment") {
-  for (const std::string e : {"condor", "k8s"})
+TEST_CASE("gpumatch: the requirement as HTCondor submit commands, a Kubernetes fragment and a DRA claim") {
+  for (const std::string e : {"condor", "k8s", "k8s-dra"})
     for (const std::string job : {"adept", "mig-inference", "amd-fp64"}) {
       auto r = gpumatch({"--require", example(job), "--emit", e});
       CHECK(r.exit_code == 0);

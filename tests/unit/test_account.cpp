@@ -20,6 +20,8 @@
 #include "account/identity.hpp"
 #include "account/proc_tree.hpp"
 #include "account/record.hpp"
+#include "account/voms_proxy.hpp"
+#include "core/fsroot.hpp"
 #include "test_support.hpp"
 
 using namespace gpukit;
@@ -453,6 +455,8 @@ TEST_CASE("account: identity from options, HTCondor ads, Slurm and PBS") {
   CHECK(*c.job_id == "ce01.example.org#1234.5#1732000000");
   CHECK(*c.user == "/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=pilot \"robot\"");
   CHECK(*c.fqan == "/atlas/Role=production/Capability=NULL");
+  CHECK(c.sources["fqan"] == "job ad x509UserProxyFirstFQAN");
+  CHECK(c.user_kind == "dn");
   CHECK(*c.site == "CERN-PROD");
   CHECK(*c.cores == 8);
   CHECK(c.sources["cores"] == "job ad RequestCpus");
@@ -469,6 +473,9 @@ TEST_CASE("account: identity from options, HTCondor ads, Slurm and PBS") {
   CHECK(s.batch_system == "slurm");
   CHECK(*s.job_id == "77");
   CHECK(*s.user == "alice");
+  CHECK(s.user_kind == "local");  // a local name, not a DN
+  CHECK(s.sources["user"] == "SLURM_JOB_USER");
+  CHECK_FALSE(s.fqan);
   CHECK(*s.cores == 16);
   JobIdentity array = resolve_identity({}, {{"SLURM_JOB_ID", "80"}, {"SLURM_ARRAY_JOB_ID", "77"}, {"SLURM_ARRAY_TASK_ID", "3"}}, 2);
   CHECK(*array.job_id == "77_3");
@@ -483,6 +490,112 @@ TEST_CASE("account: identity from options, HTCondor ads, Slurm and PBS") {
   CHECK_FALSE(none.job_id);
   CHECK(*none.cores == 6);
   CHECK(none.sources["cores"] == "affinity");
+}
+
+TEST_CASE("account: a VOMS proxy names its owner's DN and FQANs") {
+  std::string dir = test::temp_dir();
+  std::string path = test::make_voms_proxy(dir, "/DC=org/DC=example/OU=Users/CN=Jane Doe",
+                                           {"/atlas/Role=production/Capability=NULL", "/atlas/Role=NULL/Capability=NULL"});
+  if (path.empty()) {
+    MESSAGE("skipped: openssl is not installed (it makes the test proxy)");
+    return;
+  }
+  auto pem = read_text_file(path);
+  REQUIRE(pem);
+  auto id = parse_proxy_pem(*pem);
+  REQUIRE(id.ok());
+  CHECK(*id->subject == "/DC=org/DC=example/OU=Users/CN=Jane Doe");  // the end-entity certificate's subject
+  CHECK(id->fqans == std::vector<std::string>{"/atlas/Role=production/Capability=NULL", "/atlas/Role=NULL/Capability=NULL"});
+
+  // Only the proxy in the file: its subject less the proxy's CN.
+  std::string alone = test::make_voms_proxy(test::temp_dir(), "/DC=org/DC=example/CN=Jane Doe", {"/cms"}, false);
+  auto a = parse_proxy_pem(*read_text_file(alone));
+  REQUIRE(a.ok());
+  CHECK(*a->subject == "/DC=org/DC=example/CN=Jane Doe");
+  CHECK(a->fqans == std::vector<std::string>{"/cms"});
+
+  // A plain proxy without VOMS attributes names the owner and no FQAN.
+  auto plain = parse_proxy_pem(*read_text_file(test::make_voms_proxy(test::temp_dir(), "/CN=Bob", {})));
+  REQUIRE(plain.ok());
+  CHECK(*plain->subject == "/CN=Bob");
+  CHECK(plain->fqans.empty());
+
+  CHECK(parse_proxy_pem("").error().message == "holds no PEM certificate");
+  CHECK_FALSE(parse_proxy_pem("-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n").ok());
+  // Every truncation of the certificate is refused or read, never read past.
+  std::string text = *pem;
+  auto body = text.find('\n') + 1, end = text.find("-----END");
+  for (std::size_t cut = body; cut < end; cut += 7) {
+    std::string truncated = text.substr(0, cut) + "\n" + text.substr(end);
+    auto r = parse_proxy_pem(truncated);
+    if (r.ok()) CHECK(r->subject.has_value());
+  }
+}
+
+TEST_CASE("account: the FQAN from each identity source, in order, and the DN preferred to a local name") {
+  std::string dir = test::temp_dir();
+  std::string proxy = test::make_voms_proxy(dir, "/DC=org/DC=example/CN=Jane Doe", {"/cms/Role=pilot/Capability=NULL"});
+  std::map<std::string, std::string> slurm = {{"SLURM_JOB_ID", "77"}, {"SLURM_JOB_USER", "alice"}};
+  IdentityOptions no_site_file;
+  no_site_file.site_file = dir + "/absent-site.json";  // a named file that is not there is said
+  JobIdentity none = resolve_identity(no_site_file, slurm, 2);
+  CHECK_FALSE(none.fqan);
+  REQUIRE(none.problems.size() == 1);
+  CHECK(none.problems[0].find("absent-site.json is unreadable") != std::string::npos);
+
+  IdentityOptions flag;
+  flag.fqan = "/atlas/Role=pilot";
+  flag.vo = "dteam";
+  JobIdentity f = resolve_identity(flag, slurm, 2);
+  CHECK(*f.fqan == "/atlas/Role=pilot");
+  CHECK(f.sources["fqan"] == "--fqan");
+
+  std::ofstream(dir + "/vo.ad") << "ClusterId = 9\nProcId = 0\nOwner = \"cmsprd\"\nx509UserProxyVOName = \"cms\"\n";
+  JobIdentity ad = resolve_identity({}, {{"_CONDOR_JOB_AD", dir + "/vo.ad"}}, 2);
+  CHECK(*ad.fqan == "/cms");
+  CHECK(ad.sources["fqan"] == "job ad x509UserProxyVOName");
+  CHECK(*ad.user == "cmsprd");
+  CHECK(ad.user_kind == "local");
+
+  IdentityOptions site_vo;
+  site_vo.vo = "dteam";
+  JobIdentity vo = resolve_identity(site_vo, slurm, 2);
+  CHECK(*vo.fqan == "/dteam");
+  CHECK(vo.sources["fqan"] == "--vo");
+
+  std::ofstream(dir + "/site.json") << R"({"site": "UKI-EXAMPLE", "vo": "lhcb", "comment": "kept for people"})";
+  IdentityOptions file;
+  file.site_file = dir + "/site.json";
+  JobIdentity sf = resolve_identity(file, slurm, 2);
+  CHECK(*sf.fqan == "/lhcb");
+  CHECK(*sf.site == "UKI-EXAMPLE");
+  CHECK(sf.sources["fqan"] == "site file " + dir + "/site.json");
+  CHECK(sf.problems.empty());
+  std::ofstream(dir + "/bad.json") << R"({"vo": 3})";
+  file.site_file = dir + "/bad.json";
+  JobIdentity bad = resolve_identity(file, slurm, 2);
+  CHECK_FALSE(bad.fqan);
+  REQUIRE(bad.problems.size() == 1);
+  CHECK(bad.problems[0] == "site file " + dir + "/bad.json: .vo is not a non-empty string; ignored");
+
+  if (proxy.empty()) {
+    MESSAGE("skipped the proxy cases: openssl is not installed (it makes the test proxy)");
+    return;
+  }
+  auto with_proxy = slurm;
+  with_proxy["X509_USER_PROXY"] = proxy;
+  JobIdentity p = resolve_identity(site_vo, with_proxy, 2);  // the proxy before the site default
+  CHECK(*p.fqan == "/cms/Role=pilot/Capability=NULL");
+  CHECK(p.sources["fqan"] == "proxy " + proxy + " VOMS AC");
+  CHECK(*p.user == "/DC=org/DC=example/CN=Jane Doe");  // preferred to SLURM_JOB_USER
+  CHECK(p.user_kind == "dn");
+  // The default place, for the job's uid, when X509_USER_PROXY is unset.
+  with_proxy["X509_USER_PROXY"] = dir + "/no-such-proxy";
+  JobIdentity gone = resolve_identity({}, with_proxy, 2);
+  CHECK_FALSE(gone.fqan);
+  CHECK(gone.user_kind == "local");
+  REQUIRE(gone.problems.size() == 1);
+  CHECK(gone.problems[0] == "proxy " + dir + "/no-such-proxy (X509_USER_PROXY) is unreadable");
 }
 
 TEST_CASE("account: benchmark scores and normalised score-hours") {
@@ -547,7 +660,8 @@ json apel_account(int models) {
   json a = {{"mode", "wrap"},
             {"start_time", "2026-10-31T23:00:00Z"},
             {"end_time", "2026-11-01T01:00:00Z"},
-            {"identity", {{"site", "CERN-PROD"}, {"job_id", "ce01#1.0#17"}, {"user", nullptr}, {"fqan", nullptr}, {"cores", 8}}},
+            {"identity",
+             {{"site", "CERN-PROD"}, {"job_id", "ce01#1.0#17"}, {"user", nullptr}, {"fqan", "/atlas"}, {"cores", 8}}},
             {"gpus", json::array()},
             {"normalised", nullptr}};
   for (int i = 0; i < models; ++i) {
@@ -575,7 +689,7 @@ TEST_CASE("account: APEL accelerator records follow the specification") {
   CHECK(r["MeasurementYear"] == 2026);
   CHECK(r["AssociatedRecordType"] == "job");
   CHECK(r["AssociatedRecord"] == "ce01#1.0#17");
-  CHECK(r["FQAN"] == "None");
+  CHECK(r["FQAN"] == "/atlas");
   CHECK(r["GlobalUserName"].is_null());
   CHECK(r["Count"].get<double>() == doctest::Approx(0.429));
   CHECK(r["AvailableDuration"] == 4800);  // (7200 x 0.143 + 3600 x 0.286) / 0.429
@@ -597,11 +711,58 @@ TEST_CASE("account: APEL accelerator records follow the specification") {
 
   json no_site = apel_account(1);
   no_site["identity"]["site"] = nullptr;
-  CHECK(apel_records(no_site).error().what() == "SiteName: the site is unknown: give --site (APEL SiteName is mandatory)");
+  CHECK(apel_records(no_site).error().what() == "SiteName: the site is unknown: give --site or set \"site\" in the site file");
   json no_job = apel_account(1);
   no_job["identity"]["job_id"] = nullptr;
   CHECK(apel_records(no_job).error().context == "AssociatedRecord");
   CHECK(apel_records(apel_account(0)).error().what().find("held no GPU") != std::string::npos);
+}
+
+TEST_CASE("account: no APEL record that APEL's loader would reject") {
+  json no_fqan = apel_account(1);
+  no_fqan["identity"]["fqan"] = nullptr;
+  auto r = apel_records(no_fqan);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().context == "FQAN");
+  CHECK(r.error().message.find("APEL rejects a record without one") != std::string::npos);
+  for (const char* null_like : {"None", "NULL", " none "}) {
+    json a = apel_account(1);
+    a["identity"]["fqan"] = null_like;
+    CHECK(apel_records(a).error().what().find("FQAN: \"" + std::string(null_like) + "\" is what APEL's loader reads as NULL") == 0);
+    a = apel_account(1);
+    a["identity"]["site"] = null_like;
+    CHECK(apel_records(a).error().context == "SiteName");
+  }
+  // A local user name is not a GlobalUserName; a DN is.
+  json local = apel_account(1);
+  local["identity"]["user"] = "alice";
+  local["identity"]["user_kind"] = "local";
+  CHECK((*apel_records(local))[0]["GlobalUserName"].is_null());
+  local["identity"]["user"] = "/DC=org/CN=Alice";
+  local["identity"]["user_kind"] = "dn";
+  CHECK((*apel_records(local))[0]["GlobalUserName"] == "/DC=org/CN=Alice");
+
+  // The schema says what the loader enforces: a message with FQAN "None" or
+  // null, or a mandatory field missing, does not validate.
+  json message = apel_messages(*apel_records(apel_account(1)))[0];
+  CHECK(test::validate_against(message, apel_schema) == "");
+  for (const json& bad : {json("None"), json("null"), json(""), json(nullptr)}) {
+    json m = message;
+    m["UsageRecords"][0]["FQAN"] = bad;
+    CHECK(test::validate_against(m, apel_schema) != "");
+  }
+  json m = message;
+  m["UsageRecords"][0]["SiteName"] = "NONE";
+  CHECK(test::validate_against(m, apel_schema) != "");
+  m = message;
+  m["UsageRecords"][0].erase("AvailableDuration");
+  CHECK(test::validate_against(m, apel_schema) != "");
+  m = message;
+  m["UsageRecords"][0]["AvailableDuration"] = "3600";  // a string where APEL's int field is
+  CHECK(test::validate_against(m, apel_schema) != "");
+  m = message;
+  m["UsageRecords"][0]["GlobalUserName"] = "None";  // optional: the loader stores NULL
+  CHECK(test::validate_against(m, apel_schema) == "");
 }
 
 TEST_CASE("account: APEL messages carry at most 1000 records") {

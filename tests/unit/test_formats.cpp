@@ -31,8 +31,8 @@ Document with_root(const json& root) {
   return *d;
 }
 
-std::string render(const Document& d, const std::string& format) {
-  auto r = render_probe(d, format);
+std::string render(const Document& d, const std::string& format, const NfdOptions& nfd = {}) {
+  auto r = render_probe(d, format, nfd);
   REQUIRE_MESSAGE(r.ok(), r.error().what());
   return *r;
 }
@@ -159,8 +159,10 @@ TEST_CASE("formats: every nfd label is a valid Kubernetes label") {
   CHECK(labels["gpukit.io/nvidia.product.NVIDIA-GeForce-RTX-4090-Founders-Edition-ber-edi"] == "1");
 }
 
-TEST_CASE("formats: nfd uses GPU Feature Discovery's labels and labels no product on a mixed node") {
-  auto h100 = nfd_labels(render(load("nvidia_h100x8"), "nfd"));
+const NfdOptions vendor_names{.names = "vendor"};
+
+TEST_CASE("formats: nfd --nfd-names vendor uses GPU Feature Discovery's labels and labels no product on a mixed node") {
+  auto h100 = nfd_labels(render(load("nvidia_h100x8"), "nfd", vendor_names));
   CHECK(h100["nvidia.com/gpu.count"] == "8");
   CHECK(h100["nvidia.com/gpu.product"] == "NVIDIA-H100-80GB-HBM3");
   CHECK(h100["nvidia.com/gpu.memory"] == "81920");
@@ -171,9 +173,9 @@ TEST_CASE("formats: nfd uses GPU Feature Discovery's labels and labels no produc
   CHECK(h100["nvidia.com/cuda.driver-version.revision"] == "14");
   CHECK(h100["nvidia.com/cuda.runtime-version.full"] == "12.4");
   CHECK(h100["nvidia.com/mig.capable"] == "true");
-  CHECK_FALSE(h100.count("nvidia.com/mig.strategy"));
+  CHECK(h100["nvidia.com/mig.strategy"] == "none");  // MIG capable, not enabled
 
-  auto mixed = nfd_labels(render(load("nvidia_mixed"), "nfd"));
+  auto mixed = nfd_labels(render(load("nvidia_mixed"), "nfd", vendor_names));
   CHECK(mixed["nvidia.com/gpu.count"] == "4");
   CHECK_FALSE(mixed.count("nvidia.com/gpu.product"));
   CHECK_FALSE(mixed.count("nvidia.com/gpu.family"));
@@ -182,7 +184,7 @@ TEST_CASE("formats: nfd uses GPU Feature Discovery's labels and labels no produc
   CHECK(mixed["gpukit.io/nvidia.product.NVIDIA-L4"] == "2");
   CHECK(mixed["gpukit.io/nvidia.product.NVIDIA-H100-PCIe"] == "2");
 
-  auto mig = nfd_labels(render(load("nvidia_a100_mig"), "nfd"));
+  auto mig = nfd_labels(render(load("nvidia_a100_mig"), "nfd", vendor_names));
   CHECK(mig["nvidia.com/mig.strategy"] == "mixed");
   CHECK(mig["nvidia.com/mig-3g.20gb.count"] == "1");
   CHECK(mig["nvidia.com/mig-3g.20gb.memory"] == "19968");
@@ -190,7 +192,7 @@ TEST_CASE("formats: nfd uses GPU Feature Discovery's labels and labels no produc
   CHECK(mig["nvidia.com/mig-1g.5gb.product"] == "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb");
   CHECK(mig["nvidia.com/gpu.count"] == "2");
 
-  auto amd = nfd_labels(render(load("amd_mi250x"), "nfd"));
+  auto amd = nfd_labels(render(load("amd_mi250x"), "nfd", vendor_names));
   CHECK(amd["amd.com/gpu.family"] == "AI");
   CHECK(amd["amd.com/gpu.device-id"] == "740c");
   CHECK(amd["amd.com/gpu.product-name"] == "AMD_Instinct_MI250X");
@@ -209,18 +211,122 @@ TEST_CASE("formats: nfd counts each value when AMD GPUs differ, as the AMD node 
   json root = load("amd_mi250x").root();
   root["gpus"][7]["multiprocessors"] = 104;
   root["gpus"][7]["name"] = "AMD Instinct MI250";
-  auto labels = nfd_labels(render(with_root(root), "nfd"));
+  auto labels = nfd_labels(render(with_root(root), "nfd", vendor_names));
   CHECK_FALSE(labels.count("amd.com/gpu.cu-count"));
   CHECK(labels["amd.com/gpu.cu-count.110"] == "7");
   CHECK(labels["amd.com/gpu.cu-count.104"] == "1");
   CHECK(labels["amd.com/gpu.product-name.AMD_Instinct_MI250"] == "1");
 }
 
-TEST_CASE("formats: nfd labels a GPU whose driver is missing") {
+TEST_CASE("formats: nfd labels a GPU whose driver is missing, and offers none of its GPUs") {
   json root = load("cpu_only").root();
   root["drivers"]["nvidia"]["status"] = "driver_absent";
   root["drivers"]["nvidia"]["reason"] = "NVIDIA GPU on the PCI bus but no nvidia kernel module";
-  CHECK(nfd_labels(render(with_root(root), "nfd"))["gpukit.io/nvidia.driver-status"] == "driver_absent");
+  CHECK(nfd_labels(render(with_root(root), "nfd", vendor_names))["gpukit.io/nvidia.driver-status"] == "driver_absent");
+
+  // GPUs in the inventory whose driver failed: present, not usable.
+  json h100 = load("nvidia_h100x8").root();
+  h100["drivers"]["nvidia"]["status"] = "init_failed";
+  for (const NfdOptions& o : {NfdOptions{}, vendor_names}) {
+    auto labels = nfd_labels(render(with_root(h100), "nfd", o));
+    CHECK(labels["gpukit.io/nvidia.driver-status"] == "init_failed");
+    CHECK(labels["gpukit.io/nvidia.gpu.unusable"] == "8");
+    for (const auto& [k, v] : labels) {
+      CAPTURE(k);
+      CHECK(k.find("gpu.count") == std::string::npos);
+      CHECK(k.find("gpu.product") == std::string::npos);
+      CHECK(k.find("gpu.memory") == std::string::npos);
+    }
+  }
+  // One GPU whose kernel module is not loaded.
+  json one = load("nvidia_h100x8").root();
+  one["gpus"][3]["driver_loaded"] = false;
+  auto labels = nfd_labels(render(with_root(one), "nfd"));
+  CHECK(labels["gpukit.io/nvidia.gpu.count"] == "7");
+  CHECK(labels["gpukit.io/nvidia.gpu.unusable"] == "1");
+}
+
+TEST_CASE("formats: nfd publishes under gpukit.io by default, beside GFD's and the AMD labeller's names") {
+  for (const char* name : documents) {
+    CAPTURE(name);
+    auto labels = nfd_labels(render(load(name), "nfd"));
+    for (const auto& [k, v] : labels) {
+      CAPTURE(k);
+      CHECK(k.rfind("gpukit.io/", 0) == 0);
+    }
+    // The same facts as the vendor names, renamed.
+    auto vendor = nfd_labels(render(load(name), "nfd", vendor_names));
+    CHECK(labels.size() == vendor.size());
+    for (const auto& [k, v] : vendor) {
+      std::string renamed = k;
+      if (k.rfind("nvidia.com/", 0) == 0) renamed = "gpukit.io/nvidia." + k.substr(11);
+      if (k.rfind("amd.com/", 0) == 0) renamed = "gpukit.io/amd." + k.substr(8);
+      CAPTURE(renamed);
+      CHECK(labels[renamed] == v);
+    }
+  }
+  auto h100 = nfd_labels(render(load("nvidia_h100x8"), "nfd"));
+  CHECK(h100["gpukit.io/nvidia.gpu.product"] == "NVIDIA-H100-80GB-HBM3");
+  CHECK(h100["gpukit.io/nvidia.gpu.count"] == "8");
+  auto amd = nfd_labels(render(load("amd_mi250x"), "nfd"));
+  CHECK(amd["gpukit.io/amd.gpu.product-name"] == "AMD_Instinct_MI250X");
+}
+
+TEST_CASE("formats: nfd mig.strategy from the node's MIG state or the option") {
+  auto mixed = nfd_labels(render(load("nvidia_a100_mig"), "nfd"));
+  CHECK(mixed["gpukit.io/nvidia.mig.strategy"] == "mixed");  // two profiles
+  // Every GPU split into one profile: single, and the GPU labels describe it.
+  json root = load("nvidia_a100_mig").root();
+  for (auto& gpu : root["gpus"]) {
+    gpu["mig"]["mode"] = "enabled";
+    json inst = root["gpus"][0]["mig"]["instances"][0];
+    gpu["mig"]["instances"] = json::array({inst, inst});
+  }
+  auto single = nfd_labels(render(with_root(root), "nfd", vendor_names));
+  CHECK(single["nvidia.com/mig.strategy"] == "single");
+  std::string profile = root["gpus"][0]["mig"]["instances"][0]["profile"];
+  CHECK(single["nvidia.com/gpu.count"] == std::to_string(2 * root["gpus"].size()));
+  CHECK(single["nvidia.com/gpu.product"].find("-MIG-" + profile) != std::string::npos);
+  CHECK_FALSE(single.count("nvidia.com/mig-" + profile + ".count"));
+  // The option: mixed on the same node keeps one resource per profile.
+  NfdOptions as_mixed = vendor_names;
+  as_mixed.mig_strategy = "mixed";
+  auto forced = nfd_labels(render(with_root(root), "nfd", as_mixed));
+  CHECK(forced["nvidia.com/mig.strategy"] == "mixed");
+  CHECK(forced["nvidia.com/mig-" + profile + ".count"] == std::to_string(2 * root["gpus"].size()));
+  // single on a node with two profiles cannot be: a usage error naming the option.
+  NfdOptions as_single;
+  as_single.mig_strategy = "single";
+  auto bad = render_probe(load("nvidia_a100_mig"), "nfd", as_single);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().context == "--nfd-mig-strategy");
+  NfdOptions none;
+  none.mig_strategy = "none";
+  auto off = nfd_labels(render(load("nvidia_a100_mig"), "nfd", none));
+  CHECK(off["gpukit.io/nvidia.mig.strategy"] == "none");
+  for (const auto& [k, v] : off) CHECK(k.find("mig-") == std::string::npos);
+}
+
+TEST_CASE("formats: nfd --nfd-expiry heads the labels with NFD's expiry-time directive") {
+  NfdOptions o;
+  o.expiry = "90m";
+  o.now = 1764806400;  // 2025-12-04T00:00:00Z
+  auto text = render(load("nvidia_h100x8"), "nfd", o);
+  auto l = lines(text);
+  REQUIRE(l.size() > 2);
+  CHECK(l[1] == "# +expiry-time=2025-12-04T01:30:00Z");
+  for (std::size_t i = 2; i < l.size(); ++i) CHECK(l[i][0] != '#');  // every label after it
+  o.expiry = "soon";
+  auto bad = render_probe(load("nvidia_h100x8"), "nfd", o);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().context == "--nfd-expiry");
+  o.expiry = "0s";
+  CHECK_FALSE(render_probe(load("nvidia_h100x8"), "nfd", o).ok());
+  // NFD options with another format are a usage error.
+  NfdOptions names = vendor_names;
+  auto misplaced = render_probe(load("nvidia_h100x8"), "classad", names);
+  REQUIRE_FALSE(misplaced.ok());
+  CHECK(misplaced.error().what().find("for --format nfd only") != std::string::npos);
 }
 
 TEST_CASE("formats: gres lines with device files, Slurm types and core indices") {

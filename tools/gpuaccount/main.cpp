@@ -32,8 +32,10 @@ int main(int argc, char** argv) {
   app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
   app.add_option("--site", opts.identity.site, "Site name (APEL SiteName)")->type_name("NAME");
   app.add_option("--job-id", opts.identity.job_id, "Batch job id (APEL AssociatedRecord)")->type_name("ID");
-  app.add_option("--user", opts.identity.user, "Grid DN or user name (APEL GlobalUserName)")->type_name("NAME");
+  app.add_option("--user", opts.identity.user, "Grid DN (APEL GlobalUserName) or local user name")->type_name("NAME");
   app.add_option("--fqan", opts.identity.fqan, "VOMS FQAN (APEL FQAN)")->type_name("FQAN");
+  app.add_option("--vo", opts.identity.vo, "Site default VO: FQAN /VO when the job, its ad and its proxy name none")
+      ->type_name("VO");
   app.add_option("--cores", opts.identity.cores, "CPU cores allocated to the job")->check(CLI::PositiveNumber)->type_name("N");
   // Options that do not parse are refused like any other bad option: the
   // payload is not started under a wrapper that cannot do what it was asked.
