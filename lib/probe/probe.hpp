@@ -30,6 +30,7 @@ struct ProbeOptions {
   CommonOptions common;
   bool no_catalogue = false;
   bool from_input = false;  // render the input document's sections instead of probing
+  bool health = false;      // --health: level-1 checks; the exit status says whether one failed
 };
 
 // The gpuprobe tool: probe, merge into the input document if any, write.
