@@ -171,6 +171,7 @@ std::string render_prometheus(const json& account) {
       {"gpukit_gpu_energy_joules_total", "counter", "energy_j", "Energy attributed, from the device energy counter where it exists.", 1},
       {"gpukit_gpu_power_mean_watts", "gauge", "power_mean_w", "Mean power attributed.", 1},
       {"gpukit_gpu_occupancy_ratio", "gauge", "occupancy", "Fraction of the window with at least one process on the device.", 1},
+      {"gpukit_gpu_healthy", "gauge", "healthy", "1 when no gpuprobe --health check failed on the device, 0 when one did.", 1},
   };
   const json& gpus = account.value("gpus", json::array());
   for (const auto& m : metrics) {

@@ -1,4 +1,5 @@
 // gpuprobe --format gres: Slurm gres.conf lines.
+#include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 
 namespace gpukit {
@@ -114,8 +115,10 @@ class GresWriter {
 
 std::string render_gres(const NodeModel& node) {
   GresWriter gres(node.cpu);
-  for (const NodeGpu& gpu : node.gpu_list()) gres.add(gpu);
-  return gres.text(header_comment(node, "Slurm gres.conf"));
+  std::string left_out;
+  for (const NodeGpu& gpu : node.gpu_list())
+    if (!health_gres_left_out(gpu, node, left_out)) gres.add(gpu);
+  return gres.text(header_comment(node, "Slurm gres.conf") + left_out);
 }
 
 }  // namespace gpukit

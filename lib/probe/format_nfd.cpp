@@ -1,4 +1,5 @@
 // gpuprobe --format nfd: Kubernetes node-feature-discovery labels (features.d).
+#include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 
 namespace gpukit {
@@ -228,6 +229,7 @@ std::string render_nfd(const NodeModel& node) {
   Labels labels;
   nvidia_labels(labels, nvidia, node);
   amd_labels(labels, amd, node);
+  add_health_nfd_labels(labels, node);
   // A GPU whose driver is missing or broken is worth a label: jobs would fail there.
   if (node.drivers)
     for (const auto& d : *node.drivers) {
