@@ -266,6 +266,8 @@ const MetricDef prometheus_metrics[] = {
     {"gpukit_gpu_power_mean_watts", "gauge", "Mean power attributed.", Scope::device, "/power_mean_w"},
     {"gpukit_gpu_occupancy_ratio", "gauge", "Fraction of the window with at least one process on the device.", Scope::device,
      "/occupancy"},
+    {"gpukit_gpu_healthy", "gauge", "1 when no gpuprobe --health check failed on the device, 0 when one did.", Scope::device,
+     "/healthy"},
     {"gpukit_gpu_score_seconds_total", "counter",
      "Held GPU-seconds times the device's benchmark score (score-hours x 3600).", Scope::device, nullptr, 1, "", score_points},
     {"gpukit_gpu_temperature_celsius", "gauge", "GPU temperature at the last sample.", Scope::device, "/last_sample/temperature_c"},

@@ -317,6 +317,7 @@ json GpuUsage::to_json() const {
   j["mig_profile"] = device_.profile.empty() ? json(nullptr) : json(device_.profile);
   j["held_because"] = device_.assigned ? "visible" : "process_seen";
   j["selected_by"] = device_.selected_by.empty() ? json(nullptr) : json(device_.selected_by);
+  if (device_.healthy) j["healthy"] = *device_.healthy ? 1 : 0;
   j["attribution"] = to_string(attribution());
   json methods = json::object();
   for (const auto& [m, s] : method_s_) methods[to_string(m)] = round_to(s, 0.001);

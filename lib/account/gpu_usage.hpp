@@ -42,6 +42,7 @@ struct HeldDevice {
   std::string slice_basis;  // "gpu", "mig_profile", "mig_memory", "unknown"
   bool assigned = true;     // from the visible devices; false: found through the job's processes
   std::string selected_by;  // the token of CUDA_VISIBLE_DEVICES etc. that selected it
+  std::optional<bool> healthy;  // gpuprobe --health: no check failed (nullopt: no health data)
 };
 
 // The fraction of a GPU a MIG profile holds: "3g.40gb" -> 3/7 (A100, H100, H200

@@ -25,6 +25,7 @@ HeldDevice describe_device(const std::vector<NodeGpu>& gpus, const std::string& 
   d.model = "unknown";
   d.slice_basis = "gpu";
   for (const auto& g : gpus) {
+    if (g.health) d.healthy = g.healthy();  // a MIG instance is as healthy as its GPU
     if (g.uuid == uuid) {
       d.model = model_of(g);
       return d;
@@ -37,6 +38,7 @@ HeldDevice describe_device(const std::vector<NodeGpu>& gpus, const std::string& 
       set_mig_slice(d, as_double(m.memory_bytes), as_double(g.memory_bytes));
       return d;
     }
+    d.healthy.reset();
   }
   if (uuid.rfind("MIG-", 0) == 0) {
     d.mig = true;

@@ -1,7 +1,10 @@
 #include "bench/bench.hpp"
 
+#include "bench/health_check.hpp"
+
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <iostream>
 
 #include "bench/progress.hpp"
@@ -201,6 +204,17 @@ Result<int> rescore_document(BenchOptions& o) {
 
 Result<int> run_bench(BenchOptions& o) {
   if (o.rescore) return rescore_document(o);
+  std::optional<HealthLimits> limits;
+  if (o.check) {
+    auto loaded = load_health_limits();
+    if (!loaded) return loaded.error();
+    limits = std::move(*loaded);
+    if (!o.workloads.empty()) return usage_error("--check runs its own workloads; leave --workload out", "--check");
+    o.workloads = check_workloads();
+    o.quick = true;
+    if (o.devices.empty()) o.devices = {"gpu"};
+    if (o.memtest_fraction == 0) o.memtest_fraction = limits->memory_usable_fraction;
+  }
   auto config = make_run_config(o);
   if (!config) return config.error();
   // A bad reference file is bad input: say so before anything is measured.
@@ -251,7 +265,12 @@ Result<int> run_bench(BenchOptions& o) {
   json section = bench_section(report, ctx);
   annotate_hep_results(section);
   if (auto st = score_bench_section(section, *reference); !st) return st.error();
-  const bool failed = section["status"] == "failed";
+  bool failed = section["status"] == "failed";
+  if (limits) {
+    auto sick = apply_level2_health(doc, section, *limits);
+    if (!sick) return sick.error();
+    failed = failed || *sick;
+  }
   if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
 
   bool timed_out = false;

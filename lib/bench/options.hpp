@@ -26,6 +26,7 @@ struct BenchOptions {
   bool no_node = false;                // skip the all-devices-at-once run
   std::string reference;               // --reference: HEP score reference file ("" = the default one)
   bool rescore = false;                // --rescore: recompute the scores of the input's bench section only
+  bool check = false;                  // --check: level-2 health (memtest, pinned transfers, FMA clocks) into gpus[].health
 };
 
 struct RunConfig {

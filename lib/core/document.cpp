@@ -20,7 +20,7 @@ struct SectionType {
 constexpr SectionType known_sections[] = {
     {"host", "object"},  {"cpu", "object"},   {"memory", "object"}, {"drivers", "object"},
     {"gpus", "array"},   {"visible", "object"}, {"bench", "object"}, {"match", "object"},
-    {"account", "object"}, {"cost", "object"},
+    {"account", "object"}, {"cost", "object"}, {"health", "object"},
 };
 
 const char* type_name(const json& v) {

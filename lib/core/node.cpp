@@ -75,6 +75,12 @@ class Fields {
     return OptBool(v->get<bool>());
   }
 
+  // The value at `key` whatever its type; null when absent.
+  json raw(const char* key) const {
+    const json* v = find(key);
+    return v ? *v : json();
+  }
+
   // The object or array at `key`, or nullptr when absent or null.
   Result<const json*> object(const char* key) const { return container(key, true); }
   Result<const json*> array(const char* key) const { return container(key, false); }
@@ -343,6 +349,46 @@ Status read_gpu_mig(NodeGpu& g, const Fields& f) {
   return {};
 }
 
+// ---------------------------------------------------------------- health
+
+Result<NodeHealthCheck> read_health_check(const Fields& f) {
+  NodeHealthCheck c;
+  OptText name, status;
+  GPUKIT_SET(name, f.text("name"));
+  if (!name || name->empty()) return usage_error("expected a non-empty string", f.origin() + ": " + f.path("name"));
+  c.name = std::move(*name);
+  GPUKIT_SET(status, f.text("status"));
+  if (!status || !is_health_status(*status))
+    return usage_error("expected one of pass, warn, fail, unsupported, timeout", f.origin() + ": " + f.path("status"));
+  c.status = std::move(*status);
+  GPUKIT_SET(c.level, f.integer("level", 1, 2));
+  GPUKIT_SET(c.source, f.text("source"));
+  GPUKIT_SET(c.reason, f.text("reason"));
+  GPUKIT_SET(c.dcgm_code, f.text("dcgm_code"));
+  c.value = f.raw("value");
+  c.threshold = f.raw("threshold");
+  return c;
+}
+
+}  // namespace
+
+Result<NodeHealth> read_health(const json& health, const std::string& path, const std::string& origin) {
+  if (!health.is_object())
+    return usage_error(std::string("expected an object, found ") + json_type_name(health), origin + ": " + path);
+  Fields f(health, path, origin);
+  NodeHealth h;
+  GPUKIT_SET(h.level, f.integer("level", 1, 2));
+  GPUKIT_SET(h.status, f.text("status"));
+  if (h.status && !is_health_status(*h.status))
+    return usage_error("expected one of pass, warn, fail, unsupported, timeout", origin + ": " + f.path("status"));
+  const json* checks = nullptr;
+  GPUKIT_SET(checks, f.array("checks"));
+  if (checks) GPUKIT_SET(h.checks, read_objects<NodeHealthCheck>(*checks, f.path("checks"), origin, read_health_check));
+  return h;
+}
+
+namespace {
+
 Result<NodeGpu> read_gpu(const Fields& f) {
   NodeGpu g;
   if (auto st = read_gpu_identity(g, f); !st) return st.error();
@@ -354,7 +400,7 @@ Result<NodeGpu> read_gpu(const Fields& f) {
   if (catalogue) g.catalogue = *catalogue;
   const json* health = nullptr;
   GPUKIT_SET(health, f.object("health"));
-  if (health) g.health = *health;
+  if (health) GPUKIT_SET(g.health, read_health(*health, f.path("health"), f.origin()));
   return g;
 }
 
@@ -436,6 +482,31 @@ Status read_bench_scores(BenchView& b, const Fields& f) {
 
 }  // namespace
 
+bool is_health_status(std::string_view status) {
+  return status == "pass" || status == "warn" || status == "fail" || status == "unsupported" || status == "timeout";
+}
+
+namespace {
+int health_rank(std::string_view status) {
+  if (status == "fail") return 4;
+  if (status == "timeout") return 3;
+  if (status == "warn") return 2;
+  if (status == "pass") return 1;
+  return 0;
+}
+}  // namespace
+
+std::string_view worse_health_status(std::string_view a, std::string_view b) {
+  return health_rank(b) > health_rank(a) ? b : a;
+}
+
+std::vector<const NodeHealthCheck*> NodeHealth::failures() const {
+  std::vector<const NodeHealthCheck*> out;
+  for (const auto& c : checks)
+    if (c.failed()) out.push_back(&c);
+  return out;
+}
+
 const NodeDriver* NodeModel::driver(std::string_view vendor) const {
   if (!drivers) return nullptr;
   for (const auto& d : *drivers)
@@ -482,6 +553,8 @@ Result<NodeModel> read_node_model(const json& root, const std::string& origin) {
   if (s) GPUKIT_SET(n.gpus, read_gpus_section(*s, origin));
   GPUKIT_SET(s, section_of(root, "visible", origin));
   if (s) GPUKIT_SET(n.visible, read_visible_section(*s, origin));
+  GPUKIT_SET(s, section_of(root, "health", origin));
+  if (s) GPUKIT_SET(n.health, read_health(*s, "/health", origin));
   return n;
 }
 

@@ -78,6 +78,32 @@ struct NodeMigInstance {  // gpus[].mig.instances[]
   OptInt multiprocessors;
 };
 
+// One check of gpus[].health.checks[] or health.checks[] (the node's own):
+// written by gpuprobe --health (level 1) and gpubench --check (level 2).
+struct NodeHealthCheck {
+  std::string name;
+  std::string status;     // pass, warn, fail, unsupported, timeout
+  OptInt level;           // 1 or 2
+  json value, threshold;  // as read and as compared (number, boolean, string, array, object or null)
+  OptText source, reason, dcgm_code;
+
+  bool failed() const { return status == "fail"; }
+};
+
+// gpus[].health, and the node summary (the top-level health section).
+struct NodeHealth {
+  OptInt level;    // the highest level that ran
+  OptText status;  // the worst status of the checks
+  std::vector<NodeHealthCheck> checks;
+
+  std::vector<const NodeHealthCheck*> failures() const;
+};
+
+// "pass", "warn", "fail", "unsupported", "timeout".
+bool is_health_status(std::string_view status);
+// The worse of two statuses: fail > timeout > warn > pass > unsupported.
+std::string_view worse_health_status(std::string_view a, std::string_view b);
+
 struct NodeGpu {  // gpus[]
   OptText vendor, name, uuid, pci_bus_id, pci_device_id, compute_mode, local_cpus;
   OptInt index, multiprocessors, numa_node, device_minor, drm_render_minor, memory_bus_width_bits;
@@ -93,9 +119,11 @@ struct NodeGpu {  // gpus[]
   OptText mig_mode;                     // mig.mode: "enabled", "disabled", "unsupported"
   std::vector<NodeMigInstance> mig_instances;
   json catalogue;  // gpuprobe's catalogue entry as it is (null when absent): its own data
-  json health;     // opaque until a reader needs it (null when absent)
+  std::optional<NodeHealth> health;  // nullopt: no health data (matches as a healthy GPU)
 
   bool mig_enabled() const { return mig_mode && *mig_mode == "enabled"; }
+  // No failed health check (a GPU without health data counts as healthy).
+  bool healthy() const { return !health || health->failures().empty(); }
 };
 
 struct NodeVisibleDevice {  // visible.devices[]
@@ -118,6 +146,7 @@ struct NodeModel {
   std::optional<std::vector<NodeDriver>> drivers;  // in document order
   std::optional<std::vector<NodeGpu>> gpus;
   std::optional<NodeVisible> visible;
+  std::optional<NodeHealth> health;  // the top-level health section: the node's own checks
 
   // drivers.<vendor>, or nullptr.
   const NodeDriver* driver(std::string_view vendor) const;
@@ -136,6 +165,8 @@ Result<NodeModel> read_node_model(const json& root, const std::string& origin);
 // than a document hold it (gpuaccount's inventory).
 Result<std::vector<NodeGpu>> read_gpus_section(const json& gpus, const std::string& origin);
 Result<NodeVisible> read_visible_section(const json& visible, const std::string& origin);
+// A health object (gpus[].health or the health section) at `path`.
+Result<NodeHealth> read_health(const json& health, const std::string& path, const std::string& origin);
 
 // gpubench's section as its consumers (gpumatch, gpucost) read it: one shared
 // accessor set for the bench section, checked like the model.

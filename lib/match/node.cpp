@@ -171,6 +171,10 @@ Result<NodeDevice> gpu_device(const NodeGpu& g, std::size_t i, const std::string
   d.catalogue_fp64_tflops = peak(g.catalogue, "fp64");
   d.catalogue_fp32_tflops = peak(g.catalogue, "fp32");
   d.mig_mode = g.mig_mode.value_or("");
+  if (g.health) {
+    d.has_health = true;
+    for (const auto* c : g.health->failures()) d.health_failures.push_back(c->reason.value_or(c->name));
+  }
   return d;
 }
 
@@ -205,6 +209,10 @@ Status read_devices(NodeFacts& n, const NodeModel& model, const MeasuredById& me
     auto gpu = gpu_device(gpus[i], i, origin);
     if (!gpu) return gpu.error();
     NodeDevice& d = *gpu;
+    if (model.health) {  // a node check that failed (nouveau loaded) fails every GPU
+      d.has_health = true;
+      for (const auto* c : model.health->failures()) d.health_failures.push_back(c->reason.value_or(c->name));
+    }
     apply_measured(d, measured);
     d.visible = is_visible(d.uuid);
     std::vector<NodeDevice> instances;

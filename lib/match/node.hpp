@@ -40,6 +40,10 @@ struct NodeDevice {
   std::optional<double> catalogue_fp64_tflops, catalogue_fp32_tflops;  // MIG: scaled by its share of SMs
   std::optional<double> bench_fp64_tflops, bench_fp32_tflops;          // measured (bench section)
   std::optional<double> score;                                         // bench.devices[].score
+  // gpuprobe --health: the failed checks' reasons ("row remap pending ..."), the
+  // node's own failed checks included; MIG instances share their GPU's.
+  bool has_health = false;
+  std::vector<std::string> health_failures;
 };
 
 struct NumaNode {

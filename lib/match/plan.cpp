@@ -61,6 +61,10 @@ SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, con
     plan.warnings.push_back("RLIMIT_MEMLOCK is " + format_bytes(*node.memlock_limit_bytes) + ": a GPU job cannot pin " +
                             format_bytes(j.pinned_total_bytes()) +
                             " (raise it for the batch system: LimitMEMLOCK=infinity in the service unit)");
+  for (const auto& v : verdicts)
+    for (const auto& r : v.rules)
+      if (r.rule == "health" && r.outcome == Outcome::fail)
+        plan.warnings.push_back(v.device->id + " (GPU " + std::to_string(v.device->gpu_index) + ") left out: " + r.reason);
   if (j.gpu_job() && plan.gpu_slots.empty())
     plan.warnings.push_back("no GPU job fits this node (see the match rules)");
   if (plan.idle_devices > 0)

@@ -267,6 +267,10 @@ DeviceVerdict evaluate_device(const Requirements& job, const NodeDevice& d, cons
     out.push_back(pass("available", d.kind == "mig" ? "MIG instance " + d.mig_profile.value_or("?") + " of " + d.parent_id.value_or("?")
                                                     : "allocatable"));
 
+  // Health (gpuprobe --health): each failed check is a failed rule; no data, no rule.
+  for (const auto& why : d.health_failures) out.push_back(fail("health", "health: " + why));
+  if (d.has_health && d.health_failures.empty()) out.push_back(pass("health", "no health check failed"));
+
   // Architecture.
   if (vendor == "nvidia" && (job.min_compute_capability || job.max_compute_capability)) {
     if (!d.cc_major || !d.cc_minor) {

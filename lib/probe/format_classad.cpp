@@ -1,4 +1,5 @@
 // gpuprobe --format classad: HTCondor machine ad attributes, condor_gpu_discovery's names.
+#include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 
 namespace gpukit {
@@ -129,12 +130,13 @@ std::string render_classad(const NodeModel& node, const NodeVisible& visible) {
     // Without a UUID, condor_gpu_discovery falls back to the runtime index.
     std::string id = !uuid.empty() ? uuid : (vendor == "nvidia" ? "CUDA" : "GPU") + dash_or(d.runtime_index);
     devices.emplace_back(id, vendor == "nvidia" ? nvidia_props(*gpu, instance, node) : amd_props(*gpu, node));
+    add_health_classad_props(devices.back().second, *gpu, node);
   }
   if (devices.empty()) return "DetectedGPUs=0\n";
 
   std::string ids;
   for (const auto& [id, props] : devices) ids += (ids.empty() ? "" : ", ") + id;
-  std::string out = "DetectedGPUs=" + classad_string(ids) + "\n";
+  std::string out = "DetectedGPUs=" + classad_string(ids) + "\n" + health_classad_node(node);
 
   // Properties with one value on every device go into Common.
   Props common;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/units.hpp"
+#include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 #include "probe/formats.hpp"
 
@@ -329,6 +330,7 @@ Result<std::string> render_nfd(const NodeModel& node, const NfdOptions& options)
   amd_labels(labels, amd, node);
   if (options.names == "gpukit") labels = in_gpukit_namespace(labels);
   for (const auto& [vendor, n] : unusable) labels["gpukit.io/" + vendor + ".gpu.unusable"] = std::to_string(n);
+  add_health_nfd_labels(labels, node);
   // A GPU whose driver is missing or broken is worth a label: jobs would fail there.
   if (node.drivers)
     for (const auto& d : *node.drivers) {

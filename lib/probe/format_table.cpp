@@ -1,4 +1,5 @@
 // gpuprobe --format table: the node summary, the GPU table, what this process may use.
+#include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 
 namespace gpukit {
@@ -141,6 +142,7 @@ std::string render_probe_table(const NodeModel& node, const NodeVisible& visible
     for (const auto& d : *node.drivers) summary.emplace_back(d.vendor, driver_line(d));
   std::string out = render_key_values(summary) + "\n";
   out += node.gpu_list().empty() ? std::string("No GPUs found.\n") : gpu_table(node.gpu_list());
+  out += health_table(node);
   return out + visible_table(visible);
 }
 

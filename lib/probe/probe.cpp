@@ -10,6 +10,7 @@
 #include "probe/catalogue.hpp"
 #include "probe/cpu.hpp"
 #include "probe/formats.hpp"
+#include "probe/health.hpp"
 #include "probe/host.hpp"
 #include "probe/inventory.hpp"
 #include "probe/memory.hpp"
@@ -79,12 +80,20 @@ Result<int> run_probe(ProbeOptions& options) {
   request.catalogue = !options.no_catalogue;
   std::vector<std::string> unknown_gpus;
   request.unknown_gpus = &unknown_gpus;
+  if (options.from_input && options.health)
+    return usage_error("--health checks this node's GPUs; it cannot render an input document", "--from-input");
   if (options.from_input) {
     if (!input->has_value()) return usage_error("--from-input needs a node document on standard input or --input");
     for (const char* s : probe_sections)
       if (!document.has(s)) return usage_error("the input document has no '" + std::string(s) + "' section", "--from-input");
   } else if (auto st = probe_node(document, request); !st) {
     return st.error();
+  }
+  int status = 0;
+  if (options.health) {
+    auto checked = probe_health(document, options.common.timeout_s);
+    if (!checked) return checked.error();
+    status = *checked;
   }
   if (!unknown_gpus.empty()) {
     std::sort(unknown_gpus.begin(), unknown_gpus.end());
@@ -106,7 +115,7 @@ Result<int> run_probe(ProbeOptions& options) {
     text = std::move(*rendered);
   }
   if (auto st = write_output(text, options.common.output); !st) return st.error();
-  return 0;
+  return status;
 }
 
 }  // namespace gpukit

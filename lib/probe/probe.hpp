@@ -32,6 +32,7 @@ struct ProbeOptions {
   bool no_catalogue = false;
   bool from_input = false;  // render the input document's sections instead of probing
   NfdOptions nfd;
+  bool health = false;      // --health: level-1 checks; the exit status says whether one failed
 };
 
 // The gpuprobe tool: probe, merge into the input document if any, write.

@@ -8,6 +8,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Inventory of this node: CPU, memory, NUMA, GPUs, MIG, drivers, visible devices", "gpuprobe"};
   gpukit::add_common_options(app, options.common, {"gpuprobe", {"json", "table", "classad", "nfd", "gres"}, 5.0});
   app.add_flag("--no-catalogue", options.no_catalogue, "Do not attach hardware-catalogue entries to the GPUs");
+  app.add_flag("--health", options.health,
+               "Check each GPU's health (row remapping, retired pages, ECC, PCIe link, clocks, ...); exit 1 when a "
+               "check fails, 3 when the vendor library fails, 4 when a call does not return in time");
   app.add_flag("--from-input", options.from_input,
                "Render the input document's inventory in --format instead of probing this node");
   app.add_option("--nfd-names", options.nfd.names,

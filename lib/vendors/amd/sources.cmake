@@ -2,4 +2,5 @@ list(APPEND GPUKIT_VENDOR_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kfd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/amdsmi.cpp
   ${CMAKE_CURRENT_LIST_DIR}/probe_amd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/health_amd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/telemetry.cpp)

@@ -181,4 +181,70 @@ using nvmlDeviceGetComputeRunningProcesses_fn = nvmlReturn_t(nvmlDevice_t, unsig
 using nvmlDeviceGetProcessUtilization_fn = nvmlReturn_t(nvmlDevice_t, nvmlProcessUtilizationSample_t*,
                                                         unsigned int*, unsigned long long);
 
+// --- Health (gpuprobe --health; nvml.h of CUDA 12.x) ---
+
+enum nvmlPageRetirementCause_t : int {
+  NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS = 0,
+  NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR = 1,
+};
+
+// nvmlGpuFabricState_t (an unsigned char).
+constexpr unsigned char NVML_GPU_FABRIC_STATE_NOT_SUPPORTED = 0;
+constexpr unsigned char NVML_GPU_FABRIC_STATE_NOT_STARTED = 1;
+constexpr unsigned char NVML_GPU_FABRIC_STATE_IN_PROGRESS = 2;
+constexpr unsigned char NVML_GPU_FABRIC_STATE_COMPLETED = 3;
+constexpr unsigned int NVML_GPU_FABRIC_UUID_LEN = 16;
+
+// nvmlDeviceGetGpuFabricInfo (R535).
+struct nvmlGpuFabricInfo_t {
+  unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+  nvmlReturn_t status;  // the fabric manager's outcome for this GPU
+  unsigned int cliqueId;
+  unsigned char state;
+};
+
+// nvmlDeviceGetGpuFabricInfoV with version nvmlGpuFabricInfo_v2 (R550).
+struct nvmlGpuFabricInfo_v2_t {
+  unsigned int version;
+  unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+  nvmlReturn_t status;
+  unsigned int cliqueId;
+  unsigned char state;
+  unsigned int healthMask;
+};
+// NVML_STRUCT_VERSION(GpuFabricInfo, 2): the size with the version in the top byte.
+constexpr unsigned int nvmlGpuFabricInfo_v2 = static_cast<unsigned int>(sizeof(nvmlGpuFabricInfo_v2_t)) | (2u << 24);
+
+struct nvmlEventSet_st;
+using nvmlEventSet_t = nvmlEventSet_st*;
+constexpr unsigned long long nvmlEventTypeXidCriticalError = 0x8;
+
+struct nvmlEventData_t {
+  nvmlDevice_t device;
+  unsigned long long eventType;
+  unsigned long long eventData;  // the Xid
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+};
+
+static_assert(sizeof(nvmlGpuFabricInfo_t) == 28 && sizeof(nvmlGpuFabricInfo_v2_t) == 36);
+static_assert(sizeof(nvmlEventData_t) == 32);
+
+using nvmlDeviceGetRemappedRows_fn = nvmlReturn_t(nvmlDevice_t, unsigned int* corrected_rows,
+                                                  unsigned int* uncorrected_rows, unsigned int* pending,
+                                                  unsigned int* failure);
+// nvmlDeviceGetRetiredPages; _v2 adds a time-stamp array, null here (only the count is asked).
+using nvmlDeviceGetRetiredPages_fn = nvmlReturn_t(nvmlDevice_t, nvmlPageRetirementCause_t, unsigned int* count,
+                                                  unsigned long long* addresses);
+using nvmlDeviceGetRetiredPages_v2_fn = nvmlReturn_t(nvmlDevice_t, nvmlPageRetirementCause_t, unsigned int* count,
+                                                     unsigned long long* addresses, unsigned long long* timestamps);
+using nvmlDeviceGetEnableState_fn = nvmlReturn_t(nvmlDevice_t, nvmlEnableState_t*);  // pending retirement, persistence
+using nvmlDeviceValidateInforom_fn = nvmlReturn_t(nvmlDevice_t);
+using nvmlDeviceGetGpuFabricInfo_fn = nvmlReturn_t(nvmlDevice_t, nvmlGpuFabricInfo_t*);
+using nvmlDeviceGetGpuFabricInfoV_fn = nvmlReturn_t(nvmlDevice_t, nvmlGpuFabricInfo_v2_t*);
+using nvmlEventSetCreate_fn = nvmlReturn_t(nvmlEventSet_t*);
+using nvmlDeviceRegisterEvents_fn = nvmlReturn_t(nvmlDevice_t, unsigned long long, nvmlEventSet_t);
+using nvmlEventSetWait_fn = nvmlReturn_t(nvmlEventSet_t, nvmlEventData_t*, unsigned int timeout_ms);
+using nvmlEventSetFree_fn = nvmlReturn_t(nvmlEventSet_t);
+
 }  // namespace gpukit::detail::nvml

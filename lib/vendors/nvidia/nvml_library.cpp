@@ -74,6 +74,32 @@ NvmlLibrary::NvmlLibrary(std::shared_ptr<DynamicLibrary> library) : library_(std
       m);
   a.nvmlDeviceGetProcessUtilization =
       resolve<nvml::nvmlDeviceGetProcessUtilization_fn>(l, {"nvmlDeviceGetProcessUtilization"}, m);
+  resolve_health(l, a, m);
+}
+
+// Newer calls: an older driver lacks some, and the health check that needs one says unsupported.
+void NvmlLibrary::resolve_health(DynamicLibrary& l, NvmlFunctions& a, std::vector<std::string>& m) {
+  a.nvmlDeviceGetRemappedRows = resolve<nvml::nvmlDeviceGetRemappedRows_fn>(l, {"nvmlDeviceGetRemappedRows"}, m);
+  // The two versions differ in their arguments, so each has its own member; one missing is no loss.
+  std::vector<std::string> either;
+  a.nvmlDeviceGetRetiredPages_v2 =
+      resolve<nvml::nvmlDeviceGetRetiredPages_v2_fn>(l, {"nvmlDeviceGetRetiredPages_v2"}, either);
+  a.nvmlDeviceGetRetiredPages = resolve<nvml::nvmlDeviceGetRetiredPages_fn>(l, {"nvmlDeviceGetRetiredPages"}, either);
+  if (!a.nvmlDeviceGetRetiredPages_v2 && !a.nvmlDeviceGetRetiredPages) m.emplace_back("nvmlDeviceGetRetiredPages");
+  a.nvmlDeviceGetRetiredPagesPendingStatus =
+      resolve<nvml::nvmlDeviceGetEnableState_fn>(l, {"nvmlDeviceGetRetiredPagesPendingStatus"}, m);
+  a.nvmlDeviceValidateInforom = resolve<nvml::nvmlDeviceValidateInforom_fn>(l, {"nvmlDeviceValidateInforom"}, m);
+  a.nvmlDeviceGetPersistenceMode = resolve<nvml::nvmlDeviceGetEnableState_fn>(l, {"nvmlDeviceGetPersistenceMode"}, m);
+  a.nvmlDeviceGetPcieReplayCounter = resolve<nvml::nvmlDeviceGetUInt_fn>(l, {"nvmlDeviceGetPcieReplayCounter"}, m);
+  either.clear();
+  a.nvmlDeviceGetGpuFabricInfoV =
+      resolve<nvml::nvmlDeviceGetGpuFabricInfoV_fn>(l, {"nvmlDeviceGetGpuFabricInfoV"}, either);
+  a.nvmlDeviceGetGpuFabricInfo = resolve<nvml::nvmlDeviceGetGpuFabricInfo_fn>(l, {"nvmlDeviceGetGpuFabricInfo"}, either);
+  if (!a.nvmlDeviceGetGpuFabricInfoV && !a.nvmlDeviceGetGpuFabricInfo) m.emplace_back("nvmlDeviceGetGpuFabricInfoV");
+  a.nvmlEventSetCreate = resolve<nvml::nvmlEventSetCreate_fn>(l, {"nvmlEventSetCreate"}, m);
+  a.nvmlDeviceRegisterEvents = resolve<nvml::nvmlDeviceRegisterEvents_fn>(l, {"nvmlDeviceRegisterEvents"}, m);
+  a.nvmlEventSetWait = resolve<nvml::nvmlEventSetWait_fn>(l, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}, m);
+  a.nvmlEventSetFree = resolve<nvml::nvmlEventSetFree_fn>(l, {"nvmlEventSetFree"}, m);
 }
 
 bool NvmlLibrary::pci_info_v1() const { return std::strcmp(api_.nvmlDeviceGetPciInfo.name, "nvmlDeviceGetPciInfo") == 0; }

@@ -52,6 +52,20 @@ struct NvmlFunctions {
   VendorFunction<nvml::nvmlDeviceGetTotalEccErrors_fn> nvmlDeviceGetTotalEccErrors;
   VendorFunction<nvml::nvmlDeviceGetComputeRunningProcesses_fn> nvmlDeviceGetComputeRunningProcesses;
   VendorFunction<nvml::nvmlDeviceGetProcessUtilization_fn> nvmlDeviceGetProcessUtilization;
+  // Health (gpuprobe --health).
+  VendorFunction<nvml::nvmlDeviceGetRemappedRows_fn> nvmlDeviceGetRemappedRows;
+  VendorFunction<nvml::nvmlDeviceGetRetiredPages_v2_fn> nvmlDeviceGetRetiredPages_v2;
+  VendorFunction<nvml::nvmlDeviceGetRetiredPages_fn> nvmlDeviceGetRetiredPages;
+  VendorFunction<nvml::nvmlDeviceGetEnableState_fn> nvmlDeviceGetRetiredPagesPendingStatus;
+  VendorFunction<nvml::nvmlDeviceValidateInforom_fn> nvmlDeviceValidateInforom;
+  VendorFunction<nvml::nvmlDeviceGetEnableState_fn> nvmlDeviceGetPersistenceMode;
+  VendorFunction<nvml::nvmlDeviceGetUInt_fn> nvmlDeviceGetPcieReplayCounter;
+  VendorFunction<nvml::nvmlDeviceGetGpuFabricInfoV_fn> nvmlDeviceGetGpuFabricInfoV;
+  VendorFunction<nvml::nvmlDeviceGetGpuFabricInfo_fn> nvmlDeviceGetGpuFabricInfo;
+  VendorFunction<nvml::nvmlEventSetCreate_fn> nvmlEventSetCreate;
+  VendorFunction<nvml::nvmlDeviceRegisterEvents_fn> nvmlDeviceRegisterEvents;
+  VendorFunction<nvml::nvmlEventSetWait_fn> nvmlEventSetWait;
+  VendorFunction<nvml::nvmlEventSetFree_fn> nvmlEventSetFree;
 };
 
 class NvmlLibrary {
@@ -80,6 +94,7 @@ class NvmlLibrary {
 
  private:
   explicit NvmlLibrary(std::shared_ptr<DynamicLibrary> library);
+  static void resolve_health(DynamicLibrary& library, NvmlFunctions& api, std::vector<std::string>& missing);
   CallStatus status(nvml::nvmlReturn_t code, const char* call, const std::string& device) const;
   CallStatus unavailable(const char* call, const std::string& device) const;
 

@@ -351,4 +351,29 @@ __attribute__((visibility("default"))) amdsmi_status_t amdsmi_get_gpu_process_li
   return n < total ? api::status_out_of_resources : api::status_success;
 }
 
+// gpuprobe --health: "health": {"bad_pages": N, "bad_pages_pending": M} (M of the N
+// pending); without "bad_pages" the call answers NOT_SUPPORTED. A null list asks the count.
+struct FakeRetiredPage {
+  std::uint64_t page_address, page_size;
+  std::uint32_t status;
+};
+
+__attribute__((visibility("default"))) amdsmi_status_t amdsmi_get_gpu_bad_page_info(amdsmi_processor_handle h,
+                                                                                    std::uint32_t* num_pages,
+                                                                                    FakeRetiredPage* info) {
+  FAKE_TELEMETRY_ENTRY("amdsmi_get_gpu_bad_page_info", num_pages);
+  const nlohmann::json health = g->contains("health") ? (*g)["health"] : nlohmann::json::object();
+  if (!health.contains("bad_pages")) return api::status_not_supported;
+  const auto n = health["bad_pages"].get<std::uint32_t>();
+  const auto pending = health.value("bad_pages_pending", std::uint32_t{0});
+  if (!info) {
+    *num_pages = n;
+    return api::status_success;
+  }
+  const std::uint32_t filled = std::min(*num_pages, n);
+  for (std::uint32_t i = 0; i < filled; ++i) info[i] = {0x100000ull * (i + 1), 4096, i < pending ? 1u : 0u};
+  *num_pages = filled;
+  return api::status_success;
+}
+
 }  // extern "C"

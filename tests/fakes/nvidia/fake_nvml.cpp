@@ -1,6 +1,7 @@
 // A fake libnvidia-ml.so.1 playing the machine GPUKIT_FAKE_MACHINE describes
 // (README.md). Built twice: the current library, and with GPUKIT_FAKE_NVML_OLD an
 // old one without the versioned entry points and without the newer queries.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "fake_nvml_entry.hpp"
 #include "machine.hpp"
 #include "vendors/nvidia/nvml_api.hpp"
 
@@ -611,10 +613,11 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, nvmlMe
   Call c = enter_device("nvmlDeviceGetTotalEccErrors", device);
   if (c.status) return c.status;
   if (!count) return NVML_ERROR_INVALID_ARGUMENT;
-  (void)counter;
   const auto& g = *c.device->gpu;
   if (!g.ecc) return NVML_ERROR_NOT_SUPPORTED;
   *count = type == NVML_MEMORY_ERROR_TYPE_CORRECTED ? g.telemetry.ecc_corrected : g.telemetry.ecc_uncorrected;
+  if (type == NVML_MEMORY_ERROR_TYPE_UNCORRECTED && counter == NVML_AGGREGATE_ECC)
+    *count = std::max(*count, g.health.ecc_aggregate_uncorrected);  // the lifetime count includes the volatile one
   return NVML_SUCCESS;
 }
 
@@ -651,6 +654,11 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device,
   std::copy(samples.begin(), samples.end(), utilization);
   *count = n;
   return NVML_SUCCESS;
+}
+
+gpukit::fake::Entry gpukit::fake::enter_nvml(const char* entry_point, nvmlDevice_t handle, bool device_call) {
+  Call c = enter(entry_point, handle, device_call);
+  return {c.status, c.machine, c.device};
 }
 
 // ---- For the tests: what the loader called ----------------------------------

@@ -116,6 +116,28 @@ Errors get_errors(const json& object, const std::string& where) {
   return errors;
 }
 
+void parse_health(HealthSpec& h, const json& j, const std::string& w) {
+  h.remapped_correctable = get<unsigned int>(j, "remapped_rows_correctable", w, 0);
+  h.remapped_uncorrectable = get<unsigned int>(j, "remapped_rows_uncorrectable", w, 0);
+  h.remap_pending = get<bool>(j, "remap_pending", w, false);
+  h.remap_failure = get<bool>(j, "remap_failure", w, false);
+  h.retired_single_bit = get<unsigned int>(j, "retired_pages_single_bit", w, 0);
+  h.retired_double_bit = get<unsigned int>(j, "retired_pages_double_bit", w, 0);
+  h.retirement_pending = get<bool>(j, "retirement_pending", w, false);
+  h.inforom_valid = get<bool>(j, "inforom_valid", w, true);
+  h.persistence_mode = get<bool>(j, "persistence_mode", w, true);
+  h.pcie_replay_counter = get<unsigned int>(j, "pcie_replay_counter", w, 0);
+  h.ecc_aggregate_uncorrected = get<unsigned long long>(j, "ecc_aggregate_uncorrected", w, 0);
+  if (j.contains("fabric_state")) {
+    h.fabric_state = get<std::string>(j, "fabric_state", w, "");
+    if (*h.fabric_state != "not_started" && *h.fabric_state != "in_progress" && *h.fabric_state != "completed")
+      throw std::runtime_error(w + ".fabric_state: not_started, in_progress or completed");
+  }
+  h.fabric_status = get<std::string>(j, "fabric_status", w, "SUCCESS");
+  nvml_status(h.fabric_status);
+  h.xid_events = get<std::vector<unsigned long long>>(j, "xid_events", w, {});
+}
+
 GpuSpec parse_gpu(const json& g, const std::string& where) {
   GpuSpec gpu;
   gpu.name = get<std::string>(g, "name", where, "");
@@ -184,6 +206,7 @@ GpuSpec parse_gpu(const json& g, const std::string& where) {
   tel.ecc_corrected = get<unsigned long long>(t, "ecc_corrected", tw, 0);
   tel.ecc_uncorrected = get<unsigned long long>(t, "ecc_uncorrected", tw, 0);
   if (t.contains("lost_at_s")) tel.lost_at_s = get<double>(t, "lost_at_s", tw, 0);
+  parse_health(gpu.health, get<json>(g, "health", where, json::object()), where + ".health");
   return gpu;
 }
 

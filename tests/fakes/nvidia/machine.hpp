@@ -50,6 +50,20 @@ struct TelemetrySpec {
   std::optional<double> lost_at_s;           // GPU_IS_LOST from then on
 };
 
+// What the health entry points answer (fake_nvml_health.cpp); the defaults are a healthy GPU.
+struct HealthSpec {
+  unsigned int remapped_correctable = 0, remapped_uncorrectable = 0;
+  bool remap_pending = false, remap_failure = false;
+  unsigned int retired_single_bit = 0, retired_double_bit = 0;
+  bool retirement_pending = false;
+  bool inforom_valid = true, persistence_mode = true;
+  unsigned int pcie_replay_counter = 0;
+  unsigned long long ecc_aggregate_uncorrected = 0;
+  std::optional<std::string> fabric_state;  // "not_started", "in_progress", "completed"; none: NOT_SUPPORTED
+  std::string fabric_status = "SUCCESS";
+  std::vector<unsigned long long> xid_events;  // delivered to an event set registered for Xid errors
+};
+
 struct GpuSpec {
   std::string name, uuid;
   unsigned int domain = 0, bus = 0, device = 0, function = 0;
@@ -68,6 +82,7 @@ struct GpuSpec {
   std::vector<MigSpec> mig_instances;
   Errors errors;
   TelemetrySpec telemetry;
+  HealthSpec health;
   Device* handle = nullptr;
 };
 
