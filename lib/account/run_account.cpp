@@ -29,7 +29,7 @@
 
 namespace gpukit {
 
-ToolInfo account_tool_info() { return {"gpuaccount", {"json", "table", "apel", "prometheus"}, 5}; }
+ToolInfo account_tool_info() { return {"gpuaccount", {"json", "table", "apel", "prometheus", "csv", "svg"}, 5}; }
 
 namespace {
 
@@ -184,6 +184,8 @@ Status Session::check_options() const {
   int modes = (o_.command.empty() ? 0 : 1) + (o_.pid ? 1 : 0) + (o_.node ? 1 : 0);
   if (modes != 1) return usage_error("give exactly one of: -- COMMAND, --pid PID, --node");
   if (o_.duration_s && !o_.node) return usage_error("is only for --node", "--duration");
+  if (o_.common.format == "csv" || o_.common.format == "svg")
+    return usage_error("is for gpuaccount report; a record is json, table, apel or prometheus", "--format " + o_.common.format);
   if (o_.common.format == "apel" && o_.node) return usage_error("APEL records are per job; not with --node", "--format apel");
   auto in_range = [](double v, double low, double high, bool low_inclusive) {
     return std::isfinite(v) && (low_inclusive ? v >= low : v > low) && v <= high;

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "account/account.hpp"
+#include "account/report.hpp"
 
 namespace {
 
@@ -33,8 +34,14 @@ int main(int argc, char** argv) {
   app.add_option("--user", opts.identity.user, "Grid DN or user name (APEL GlobalUserName)")->type_name("NAME");
   app.add_option("--fqan", opts.identity.fqan, "VOMS FQAN (APEL FQAN)")->type_name("FQAN");
   app.add_option("--cores", opts.identity.cores, "CPU cores allocated to the job")->check(CLI::PositiveNumber)->type_name("N");
+  ReportOptions report;
+  CLI::App* report_app = app.add_subcommand("report", "Aggregate account records (files, directories) into a site report");
+  report_app->fallthrough();
+  report_app->add_option("paths", report.paths, "Account records, or directories searched for *.json")->type_name("FILE|DIR...");
+  report_app->add_option("--month", report.month, "Only records that ended in this month")->type_name("YYYY-MM");
+  report_app->add_option("--usage-classes", report.usage_classes, "A site's usage-class thresholds: classify every record again")->type_name("FILE");
   // Options that do not parse are refused like any other bad option: the
   // payload is not started under a wrapper that cannot do what it was asked.
-  return tool_main(app, opts.common, argc, argv, [&] { return run_account(opts); },
+  return tool_main(app, opts.common, argc, argv, [&] { return report_app->parsed() ? run_report(report, opts.common) : run_account(opts); },
                    wraps_a_command(argc, argv) ? "the command was not started" : "");
 }
