@@ -24,6 +24,7 @@ struct AccountOptions {
   std::optional<std::string> series;      // prmon-style TSV, rewritten every interval
   std::optional<std::string> prometheus;  // node_exporter textfile, rewritten every interval
   std::optional<std::string> benchmark;   // benchmark scores for normalised usage
+  std::optional<std::string> usage_classes;  // a site's usage-class thresholds
   IdentityOptions identity;
 };
 

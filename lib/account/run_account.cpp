@@ -115,6 +115,7 @@ class Session {
   std::vector<std::string> telemetry_devices_;
   json inventory_ = json::array();
   std::optional<BenchmarkScores> scores_;
+  std::optional<UsageClassRules> usage_classes_;
   std::string series_;
   double t0_ = 0;
   pid_t root_ = -1;
@@ -300,6 +301,12 @@ Status Session::prepare() {
     identity_ = resolve_identity(o_.identity, env, affinity_cores());
   });
   contained("telemetry", [&] { open_devices(env); });
+  contained("usage classes", [&] {
+    if (usage_classes_) return;
+    if (auto rules = UsageClassRules::load()) usage_classes_ = std::move(*rules);
+    else note("no usage classes: " + rules.error().what());
+  });
+  meta_.usage_classes = usage_classes_ ? &*usage_classes_ : nullptr;
   return {};
 }
 
@@ -447,6 +454,17 @@ void Session::add_series_row() {
     r.gpu_power_w += g.latest().power_w;
     r.gpu_energy_j += g.energy_j().value_or(0);
     r.gpu_active_s += g.active_s().value_or(0);
+    if (const auto& a = g.latest().activity) {
+      auto add = [&](std::optional<double>& to, const std::optional<double>& v) {
+        if (v) to = to.value_or(0) + *v * g.device().slice;
+      };
+      add(r.gpu_sm_active_pct, a->sm_active_pct);
+      add(r.gpu_tensor_active_pct, a->tensor_active_pct);
+      add(r.gpu_fp64_active_pct, a->fp64_active_pct);
+      add(r.gpu_fp32_active_pct, a->fp32_active_pct);
+      add(r.gpu_fp16_active_pct, a->fp16_active_pct);
+      add(r.gpu_dram_active_pct, a->dram_active_pct);
+    }
   }
   series_ += series_row(r);
 }
@@ -536,6 +554,17 @@ Result<int> Session::run() {
     Error e = st.error();
     e.message += "; the command was not started";
     return e;
+  }
+  // A site's thresholds that cannot be read are refused like a bad option.
+  if (o_.usage_classes) {
+    auto rules = UsageClassRules::load(o_.usage_classes);
+    if (!rules) {
+      if (mode_ != "wrap") return rules.error();
+      Error e = rules.error();
+      e.message += "; the command was not started";
+      return e;
+    }
+    usage_classes_ = std::move(*rules);
   }
   meta_.mode = mode_;
   meta_.interval_s = o_.interval_s;

@@ -10,16 +10,13 @@
 
 #include "core/document.hpp"
 #include "core/error.hpp"
+#include "vendors/telemetry.hpp"
 
 namespace gpukit {
 
-// Means over a job of NVML GPM's metrics, in percent of the device's peak
-// (DCGM's DCGM_FI_PROF_* fields as percentages); PCIe in bytes per second.
-// A metric the device does not give is empty.
-struct ActivityMeans {
-  std::optional<double> sm_active_pct, sm_occupancy_pct, tensor_active_pct, tensor_dfma_active_pct, fp64_active_pct,
-      fp32_active_pct, fp16_active_pct, dram_active_pct, pcie_tx_bytes_per_s, pcie_rx_bytes_per_s;
-};
+// Means over a job of NVML GPM's metrics: the telemetry's own type, whose
+// units are those of the record.
+using ActivityMeans = GpuActivity;
 
 // The JSON keys of ActivityMeans, in order, with their members: the record,
 // the series and the report name them alike.

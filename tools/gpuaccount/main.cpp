@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--series", opts.series, "Also write a prmon-style time series (TSV) to FILE")->type_name("FILE");
   app.add_option("--prometheus", opts.prometheus, "Also write a node_exporter textfile to FILE")->type_name("FILE");
   app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
+  app.add_option("--usage-classes", opts.usage_classes, "A site's usage-class thresholds (JSON)")->type_name("FILE");
   app.add_option("--site", opts.identity.site, "Site name (APEL SiteName)")->type_name("NAME");
   app.add_option("--job-id", opts.identity.job_id, "Batch job id (APEL AssociatedRecord)")->type_name("ID");
   app.add_option("--user", opts.identity.user, "Grid DN or user name (APEL GlobalUserName)")->type_name("NAME");
