@@ -25,6 +25,7 @@ struct AccountOptions {
   std::optional<std::string> prometheus;  // node_exporter textfile, rewritten every interval
   bool keep_textfile = false;            // leave the textfile with the final figures at the end
   std::optional<std::string> benchmark;   // benchmark scores for normalised usage
+  std::optional<std::string> usage_classes;  // a site's usage-class thresholds
   IdentityOptions identity;
 };
 

@@ -370,6 +370,8 @@ std::string render_prometheus(const json& account) {
     if (samples.empty()) continue;
     out += std::string("# HELP ") + m->name + " " + m->help + "\n# TYPE " + m->name + " " + m->type + "\n" + samples;
   }
+  // The GPM activity families (formats_activity.cpp), labelled like every device row.
+  out += render_prometheus_activity(account, [&](const json& g) { return join_labels(file_labels, device_labels(g)); });
   return out;
 }
 
@@ -377,7 +379,8 @@ const std::vector<std::string>& series_columns() {
   static const std::vector<std::string> columns = {
       "Time", "wtime", "utime", "stime", "nprocs", "nthreads", "pss", "rss", "swap", "vmem",
       "rchar", "read_bytes", "wchar", "write_bytes", "ngpus", "gpusmpct", "gpumempct", "gpufbmem",
-      "gpu_power_w", "gpu_energy_j", "gpu_active_s"};
+      "gpu_power_w", "gpu_energy_j", "gpu_active_s", "gpu_sm_active_pct", "gpu_tensor_active_pct",
+      "gpu_fp64_active_pct", "gpu_fp32_active_pct", "gpu_fp16_active_pct", "gpu_dram_active_pct"};
   return columns;
 }
 
@@ -411,6 +414,9 @@ std::string series_row(const SeriesRow& r) {
   add(fixed(r.gpu_power_w, 1));
   add(fixed(r.gpu_energy_j, 3));
   add(fixed(r.gpu_active_s, 3));
+  for (const auto* v : {&r.gpu_sm_active_pct, &r.gpu_tensor_active_pct, &r.gpu_fp64_active_pct, &r.gpu_fp32_active_pct,
+                        &r.gpu_fp16_active_pct, &r.gpu_dram_active_pct})
+    add(*v ? fixed(**v, 1) : "");
   return s + "\n";
 }
 
@@ -431,15 +437,17 @@ std::string render_account_table(const json& a) {
       {"job", show(a["identity"]["job_id"])},
   };
   if (a.contains("exit")) rows.push_back({"exit status", show(a["exit"]["status"])});
+  if (a.contains("total") && a["total"].contains("usage_class"))
+    rows.push_back({"usage class", show(a["total"]["usage_class"]) + " (from " + show(a["total"]["usage_class_basis"]) + ")"});
   std::string out = render_key_values(rows);
   const json& gpus = a.value("gpus", json::array());
   if (!gpus.empty()) {
-    Table t({"device", "model", "attribution", "count", "held s", "active s", "util %", "max mem", "energy J"});
+    Table t({"device", "model", "attribution", "count", "held s", "active s", "util %", "max mem", "energy J", "class"});
     for (const auto& g : gpus) {
       t.add_row({str(g, "uuid"), str(g, "model"), str(g, "attribution"), show(g["count"]), show(g["available_s"]),
                  show(g["active_s"]), show(g["utilization_mean_pct"]),
                  g["memory_max_bytes"].is_number() ? format_bytes(g["memory_max_bytes"].get<std::uint64_t>()) : "-",
-                 show(g["energy_j"])});
+                 show(g["energy_j"]), g.contains("usage_class") ? show(g["usage_class"]) : "-"});
     }
     out += "\n" + t.render();
   }

@@ -3,6 +3,8 @@
 // table for terminals. All work from the account section alone.
 #pragma once
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -47,9 +49,17 @@ struct SeriesRow {
   double gpusmpct = 0, gpumempct = 0;  // summed over the job's GPUs, as prmon does
   std::uint64_t gpufbmem = 0;          // kB
   double gpu_power_w = 0, gpu_energy_j = 0, gpu_active_s = 0;
+  // GPM activity of the job's GPUs in physical-GPU percent, summed as gpusmpct;
+  // empty (an empty cell) when none of them has GPM.
+  std::optional<double> gpu_sm_active_pct, gpu_tensor_active_pct, gpu_fp64_active_pct, gpu_fp32_active_pct,
+      gpu_fp16_active_pct, gpu_dram_active_pct;
 };
 std::string series_row(const SeriesRow& row);
 
 std::string render_account_table(const json& account);
+
+// The GPM families and usage classes of the textfile (formats_activity.cpp);
+// `labels` gives a device's label set.
+std::string render_prometheus_activity(const json& account, const std::function<std::string(const json&)>& labels);
 
 }  // namespace gpukit

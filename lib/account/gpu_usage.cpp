@@ -247,6 +247,18 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
     latest_.memory_util_pct = s.memory_utilization_pct.value_or(0) * share * device_.slice;
   }
 
+  latest_.activity = s.activity;
+  if (s.activity && dt > 0) {
+    ++activity_samples_;
+    const auto& fields = activity_fields();
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (const auto& v = (*s.activity).*(fields[i].member)) {
+        activity_[i].sum += *v * dt;
+        activity_[i].weight += dt;
+        activity_[i].max = std::max(activity_[i].max.value_or(*v), *v);
+      }
+  }
+
   if (s.temperature_c) temperature_max_c_ = std::max(temperature_max_c_.value_or(-273), *s.temperature_c);
   if (s.sm_clock_mhz) sm_clock_max_mhz_ = std::max(sm_clock_max_mhz_.value_or(0), *s.sm_clock_mhz);
   for (const auto& r : s.throttle_reason_names) throttle_reasons_.insert(r);
@@ -276,6 +288,34 @@ json GpuUsage::last_sample_json() const {
   j["ecc_corrected_volatile"] = opt(s.ecc_corrected);
   j["ecc_uncorrected_volatile"] = opt(s.ecc_uncorrected);
   return j;
+}
+
+std::optional<ActivityMeans> GpuUsage::activity_mean() const {
+  if (activity_samples_ == 0) return std::nullopt;
+  ActivityMeans m;
+  const auto& fields = activity_fields();
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (activity_[i].weight > 0) m.*(fields[i].member) = activity_[i].sum / activity_[i].weight;
+  return m;
+}
+
+json GpuUsage::activity_json() const {
+  auto mean = activity_mean();
+  std::string reason;
+  if (auto it = unavailable_.find("activity"); it != unavailable_.end()) reason = it->second;
+  else if (!mean) reason = "no activity sample: GPM needs two samples of an NVIDIA GPU that has it";
+  json max = nullptr;
+  if (mean) {
+    ActivityMeans m;
+    const auto& fields = activity_fields();
+    for (std::size_t i = 0; i < fields.size(); ++i) m.*(fields[i].member) = activity_[i].max;
+    max = activity_to_json(m);
+  }
+  return {{"source", mean ? json("nvml-gpm") : json(nullptr)},
+          {"reason", reason.empty() ? json(nullptr) : json(reason)},
+          {"samples", activity_samples_},
+          {"mean", mean ? activity_to_json(*mean) : json(nullptr)},
+          {"max", max}};
 }
 
 double GpuUsage::count() const {
@@ -351,6 +391,7 @@ json GpuUsage::to_json() const {
   j["ecc_uncorrected_errors"] = delta(ecc_uncorrected_first_, ecc_uncorrected_last_);
   j["last_sample"] = last_sample_json();
   if (node_mode_) j["occupancy"] = available_s_ > 0 ? json(round_to(occupied_s_ / available_s_, 0.0001)) : json(nullptr);
+  j["activity"] = activity_json();
   j["gap_s"] = round_to(gap_s_, 0.001);
   json gaps = json::array();
   for (const auto& g : gaps_) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "account/usage_class.hpp"
 #include "core/document.hpp"
 #include "vendors/telemetry.hpp"
 
@@ -96,8 +97,15 @@ class GpuUsage {
   struct Latest {
     double sm_pct = 0, memory_util_pct = 0, power_w = 0;
     std::uint64_t memory_bytes = 0;
+    std::optional<GpuActivity> activity;  // of the device, whoever ran on it
   };
   const Latest& latest() const { return latest_; }
+
+  // GPM activity over the polls that had it, weighted by their intervals:
+  // of the whole device, whoever ran on it. Empty without GPM.
+  std::optional<ActivityMeans> activity_mean() const;
+  // {"source", "reason", "samples", "mean", "max"} (account.schema.json).
+  json activity_json() const;
 
   // The per-device record of the account section (account.schema.json, gpus[]).
   json to_json() const;
@@ -138,6 +146,12 @@ class GpuUsage {
   // The device's own readings at the latest poll (temperature, clocks,
   // throttling, ECC counters), for live exporters; empty after a gap.
   std::optional<DeviceSample> last_sample_;
+  struct ActivitySum {
+    double sum = 0, weight = 0;
+    std::optional<double> max;
+  };
+  std::vector<ActivitySum> activity_ = std::vector<ActivitySum>(activity_fields().size());
+  int activity_samples_ = 0;
 };
 
 }  // namespace gpukit

@@ -20,6 +20,53 @@ json opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// The class of one device, from its GPM means or, without them, its utilisation.
+void add_usage_class(json& d, const GpuUsage& g, const UsageClassRules* rules) {
+  if (!rules) return;
+  std::optional<double> util;
+  if (d["utilization_mean_pct"].is_number()) util = d["utilization_mean_pct"].get<double>();
+  UsageClass c = rules->classify(g.activity_mean(), util);
+  d["usage_class"] = c.name;
+  d["usage_class_basis"] = c.basis;
+}
+
+// The job's activity: the devices' GPM means weighted by the GPU-seconds held.
+class JobActivity {
+ public:
+  void add(const GpuUsage& g) {
+    double w = g.available_s() * g.count();
+    auto mean = g.activity_mean();
+    if (!mean || w <= 0) return;
+    const auto& fields = activity_fields();
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (const auto& v = (*mean).*(fields[i].member)) {
+        sum_[i] += *v * w;
+        weight_[i] += w;
+      }
+    any_ = true;
+  }
+  void set(json& total, const UsageClassRules* rules) const {
+    std::optional<ActivityMeans> m;
+    if (any_) {
+      m.emplace();
+      const auto& fields = activity_fields();
+      for (std::size_t i = 0; i < fields.size(); ++i)
+        if (weight_[i] > 0) (*m).*(fields[i].member) = sum_[i] / weight_[i];
+    }
+    total["activity"] = m ? activity_to_json(*m) : json(nullptr);
+    if (!rules) return;
+    std::optional<double> util;
+    if (total["utilization_mean_pct"].is_number()) util = total["utilization_mean_pct"].get<double>();
+    UsageClass c = rules->classify(m, util);
+    total["usage_class"] = c.name;
+    total["usage_class_basis"] = c.basis;
+  }
+
+ private:
+  std::vector<double> sum_ = std::vector<double>(activity_fields().size()), weight_ = sum_;
+  bool any_ = false;
+};
+
 }  // namespace
 
 void CpuUsage::add(const TreeReading& t) {
@@ -170,8 +217,11 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
   bool any_active = false, any_energy = false, energy_complete = true, active_complete = true;
   std::optional<double> util_max;
   std::optional<std::uint64_t> memory;
+  JobActivity job_activity;
   for (const auto& g : gpus) {
     json d = g.to_json();
+    add_usage_class(d, g, m.usage_classes);
+    if (!(m.mode == "node" && g.device().mig)) job_activity.add(g);
     // On a node, a MIG instance is part of its GPU, which is counted already.
     if (m.mode == "node" && g.device().mig) {
       devices.push_back(std::move(d));
@@ -213,6 +263,7 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
       if (!g.device().mig) window += g.available_s();
     total["occupancy"] = window > 0 ? json(round_to(occupied / window, 0.0001)) : json(nullptr);
   }
+  job_activity.set(total, m.usage_classes);
   a["total"] = total;
 
   if (scores) {

@@ -10,6 +10,7 @@
 #include "account/gpu_usage.hpp"
 #include "account/identity.hpp"
 #include "account/proc_tree.hpp"
+#include "account/usage_class.hpp"
 #include "core/document.hpp"
 #include "core/error.hpp"
 
@@ -89,6 +90,9 @@ struct AccountMeta {
   // an output that could not be written): "step: reason". Empty when none.
   std::vector<std::string> degraded;
   std::string telemetry;  // "nvml", or "" with the reason in problems
+  // The usage-class rules (share/gpukit/usage-classes.json and a site's
+  // thresholds); without them no class is given.
+  const UsageClassRules* usage_classes = nullptr;
 };
 
 json account_section(const AccountMeta& meta, const JobIdentity& identity, const CpuUsage& cpu,

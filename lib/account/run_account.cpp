@@ -29,7 +29,7 @@
 
 namespace gpukit {
 
-ToolInfo account_tool_info() { return {"gpuaccount", {"json", "table", "apel", "prometheus"}, 5}; }
+ToolInfo account_tool_info() { return {"gpuaccount", {"json", "table", "apel", "prometheus", "csv", "svg"}, 5}; }
 
 namespace {
 
@@ -116,6 +116,7 @@ class Session {
   std::vector<std::string> telemetry_devices_;
   json inventory_ = json::array();
   std::optional<BenchmarkScores> scores_;
+  std::optional<UsageClassRules> usage_classes_;
   std::string series_;
   double t0_ = 0;
   pid_t root_ = -1;
@@ -185,6 +186,8 @@ Status Session::check_options() const {
   int modes = (o_.command.empty() ? 0 : 1) + (o_.pid ? 1 : 0) + (o_.node ? 1 : 0);
   if (modes != 1) return usage_error("give exactly one of: -- COMMAND, --pid PID, --node");
   if (o_.duration_s && !o_.node) return usage_error("is only for --node", "--duration");
+  if (o_.common.format == "csv" || o_.common.format == "svg")
+    return usage_error("is for gpuaccount report; a record is json, table, apel or prometheus", "--format " + o_.common.format);
   if (o_.common.format == "apel" && o_.node) return usage_error("APEL records are per job; not with --node", "--format apel");
   // An identity APEL would refuse is refused before the payload starts.
   if (o_.identity.fqan && apel_null(*o_.identity.fqan))
@@ -312,6 +315,12 @@ Status Session::prepare() {
     for (const auto& problem : identity_.problems) note(problem);
   });
   contained("telemetry", [&] { open_devices(env); });
+  contained("usage classes", [&] {
+    if (usage_classes_) return;
+    if (auto rules = UsageClassRules::load()) usage_classes_ = std::move(*rules);
+    else note("no usage classes: " + rules.error().what());
+  });
+  meta_.usage_classes = usage_classes_ ? &*usage_classes_ : nullptr;
   return {};
 }
 
@@ -459,6 +468,17 @@ void Session::add_series_row() {
     r.gpu_power_w += g.latest().power_w;
     r.gpu_energy_j += g.energy_j().value_or(0);
     r.gpu_active_s += g.active_s().value_or(0);
+    if (const auto& a = g.latest().activity) {
+      auto add = [&](std::optional<double>& to, const std::optional<double>& v) {
+        if (v) to = to.value_or(0) + *v * g.device().slice;
+      };
+      add(r.gpu_sm_active_pct, a->sm_active_pct);
+      add(r.gpu_tensor_active_pct, a->tensor_active_pct);
+      add(r.gpu_fp64_active_pct, a->fp64_active_pct);
+      add(r.gpu_fp32_active_pct, a->fp32_active_pct);
+      add(r.gpu_fp16_active_pct, a->fp16_active_pct);
+      add(r.gpu_dram_active_pct, a->dram_active_pct);
+    }
   }
   series_ += series_row(r);
 }
@@ -574,6 +594,17 @@ Result<int> Session::run() {
     Error e = st.error();
     e.message += "; the command was not started";
     return e;
+  }
+  // A site's thresholds that cannot be read are refused like a bad option.
+  if (o_.usage_classes) {
+    auto rules = UsageClassRules::load(o_.usage_classes);
+    if (!rules) {
+      if (mode_ != "wrap") return rules.error();
+      Error e = rules.error();
+      e.message += "; the command was not started";
+      return e;
+    }
+    usage_classes_ = std::move(*rules);
   }
   meta_.mode = mode_;
   meta_.interval_s = o_.interval_s;

@@ -13,6 +13,14 @@
 
 namespace gpukit {
 
+// NVIDIA GPM (Hopper and newer) over the interval since the device's previous
+// sample: percent of the device's peak (DCGM's DCGM_FI_PROF_* as percentages);
+// PCIe in bytes per second. A metric the device does not give stays empty.
+struct GpuActivity {
+  std::optional<double> sm_active_pct, sm_occupancy_pct, tensor_active_pct, tensor_dfma_active_pct, fp64_active_pct,
+      fp32_active_pct, fp16_active_pct, dram_active_pct, pcie_tx_bytes_per_s, pcie_rx_bytes_per_s;
+};
+
 struct DeviceSample {
   std::string uuid;                          // GPU-… or MIG-…
   double time_s = 0;                         // CLOCK_MONOTONIC seconds when read
@@ -26,6 +34,9 @@ struct DeviceSample {
   std::optional<std::uint64_t> throttle_reasons;  // vendor bit mask
   std::vector<std::string> throttle_reason_names; // "sw_power_cap", "hw_slowdown", "sw_thermal", ...
   std::optional<std::uint64_t> ecc_corrected, ecc_uncorrected;  // volatile counts
+  // Empty at a device's first sample (GPM needs two) and where there is none
+  // ("activity" in `unavailable` then says why).
+  std::optional<GpuActivity> activity;
   // Fields the driver does not provide for this device (e.g. on a MIG instance):
   // name -> reason. Their values above stay nullopt.
   std::vector<std::pair<std::string, std::string>> unavailable;

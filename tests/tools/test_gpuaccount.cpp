@@ -147,7 +147,8 @@ TEST_CASE("gpuaccount: the record of a job with children and grandchildren") {
     std::vector<std::string> cells;
     std::istringstream cs(line);
     for (std::string c; std::getline(cs, c, '\t');) cells.push_back(c);
-    REQUIRE(cells.size() == 21);
+    // 27 columns; the GPM ones are empty without GPM (getline drops the trailing empties).
+    REQUIRE(std::count(line.begin(), line.end(), '\t') == 26);
     CHECK(std::stod(cells[2]) >= last_utime);
     last_utime = std::stod(cells[2]);
   }
@@ -542,7 +543,7 @@ TEST_CASE("gpuaccount: GPUs through the fake NVML: process attribution, counter 
   std::istringstream last(tsv.substr(tsv.rfind('\n') + 1));
   std::vector<std::string> cells;
   for (std::string c; std::getline(last, c, '\t');) cells.push_back(c);
-  REQUIRE(cells.size() == 21);
+  REQUIRE(cells.size() >= 21);  // and the GPM columns, empty on these GPUs
   CHECK(std::stoi(cells[14]) == static_cast<int>(a["gpus"].size()));  // ngpus
 }
 

@@ -196,7 +196,10 @@ TEST_CASE("gpuprobe: NVML refusing this user is permission_denied, exit 0") {
 TEST_CASE("gpuprobe: an old NVML without versioned symbols still answers") {
   json doc = probe(node("cpu_2socket", "nvidia_h100x8.json", /*old_nvml=*/true));
   CHECK(doc["drivers"]["nvidia"]["status"] == "ok");
-  CHECK(doc["drivers"]["nvidia"]["missing_symbols"] == json::array({"nvmlDeviceGetMemoryBusWidth"}));
+  // Older than R520: no GPM either (gpuaccount's activity profiles are then null with the reason).
+  CHECK(doc["drivers"]["nvidia"]["missing_symbols"] ==
+        json::array({"nvmlDeviceGetMemoryBusWidth", "nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc", "nvmlGpmSampleFree",
+                     "nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet"}));
   REQUIRE(doc["gpus"].size() == 8);
   // The CUDA driver API supplies the bus width the old NVML lacks.
   CHECK(doc["gpus"][0]["memory_bus_width_bits"] == 5120);

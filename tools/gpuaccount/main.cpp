@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "account/account.hpp"
+#include "account/report.hpp"
 
 namespace {
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("--keep-textfile", opts.keep_textfile, "Leave the --prometheus file, with the final figures, at the end");
   app.add_option("--benchmark", opts.benchmark, "Benchmark scores (JSON) for normalised usage")->type_name("FILE");
+  app.add_option("--usage-classes", opts.usage_classes, "A site's usage-class thresholds (JSON)")->type_name("FILE");
   app.add_option("--site", opts.identity.site, "Site name (APEL SiteName)")->type_name("NAME");
   app.add_option("--job-id", opts.identity.job_id, "Batch job id (APEL AssociatedRecord)")->type_name("ID");
   app.add_option("--user", opts.identity.user, "Grid DN (APEL GlobalUserName) or local user name")->type_name("NAME");
@@ -37,8 +39,14 @@ int main(int argc, char** argv) {
   app.add_option("--vo", opts.identity.vo, "Site default VO: FQAN /VO when the job, its ad and its proxy name none")
       ->type_name("VO");
   app.add_option("--cores", opts.identity.cores, "CPU cores allocated to the job")->check(CLI::PositiveNumber)->type_name("N");
+  ReportOptions report;
+  CLI::App* report_app = app.add_subcommand("report", "Aggregate account records (files, directories) into a site report");
+  report_app->fallthrough();
+  report_app->add_option("paths", report.paths, "Account records, or directories searched for *.json")->type_name("FILE|DIR...");
+  report_app->add_option("--month", report.month, "Only records that ended in this month")->type_name("YYYY-MM");
+  report_app->add_option("--usage-classes", report.usage_classes, "A site's usage-class thresholds: classify every record again")->type_name("FILE");
   // Options that do not parse are refused like any other bad option: the
   // payload is not started under a wrapper that cannot do what it was asked.
-  return tool_main(app, opts.common, argc, argv, [&] { return run_account(opts); },
+  return tool_main(app, opts.common, argc, argv, [&] { return report_app->parsed() ? run_report(report, opts.common) : run_account(opts); },
                    wraps_a_command(argc, argv) ? "the command was not started" : "");
 }

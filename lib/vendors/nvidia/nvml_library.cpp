@@ -74,6 +74,12 @@ NvmlLibrary::NvmlLibrary(std::shared_ptr<DynamicLibrary> library) : library_(std
       m);
   a.nvmlDeviceGetProcessUtilization =
       resolve<nvml::nvmlDeviceGetProcessUtilization_fn>(l, {"nvmlDeviceGetProcessUtilization"}, m);
+  a.nvmlGpmQueryDeviceSupport = resolve<nvml::nvmlGpmQueryDeviceSupport_fn>(l, {"nvmlGpmQueryDeviceSupport"}, m);
+  a.nvmlGpmSampleAlloc = resolve<nvml::nvmlGpmSampleAlloc_fn>(l, {"nvmlGpmSampleAlloc"}, m);
+  a.nvmlGpmSampleFree = resolve<nvml::nvmlGpmSampleFree_fn>(l, {"nvmlGpmSampleFree"}, m);
+  a.nvmlGpmSampleGet = resolve<nvml::nvmlGpmSampleGet_fn>(l, {"nvmlGpmSampleGet"}, m);
+  a.nvmlGpmMigSampleGet = resolve<nvml::nvmlGpmMigSampleGet_fn>(l, {"nvmlGpmMigSampleGet"}, m);
+  a.nvmlGpmMetricsGet = resolve<nvml::nvmlGpmMetricsGet_fn>(l, {"nvmlGpmMetricsGet"}, m);
   resolve_health(l, a, m);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vendors/nvidia/nvml_api.hpp"
+#include "vendors/nvidia/nvml_gpm_api.hpp"
 #include "vendors/nvidia/vendor_call.hpp"
 
 namespace gpukit::detail {
@@ -66,6 +67,13 @@ struct NvmlFunctions {
   VendorFunction<nvml::nvmlDeviceRegisterEvents_fn> nvmlDeviceRegisterEvents;
   VendorFunction<nvml::nvmlEventSetWait_fn> nvmlEventSetWait;
   VendorFunction<nvml::nvmlEventSetFree_fn> nvmlEventSetFree;
+  // GPM (R520 and newer; nvml_gpm_api.hpp)
+  VendorFunction<nvml::nvmlGpmQueryDeviceSupport_fn> nvmlGpmQueryDeviceSupport;
+  VendorFunction<nvml::nvmlGpmSampleAlloc_fn> nvmlGpmSampleAlloc;
+  VendorFunction<nvml::nvmlGpmSampleFree_fn> nvmlGpmSampleFree;
+  VendorFunction<nvml::nvmlGpmSampleGet_fn> nvmlGpmSampleGet;
+  VendorFunction<nvml::nvmlGpmMigSampleGet_fn> nvmlGpmMigSampleGet;
+  VendorFunction<nvml::nvmlGpmMetricsGet_fn> nvmlGpmMetricsGet;
 };
 
 class NvmlLibrary {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 
+#include "vendors/nvidia/gpm.hpp"
 #include "vendors/nvidia/nvml_library.hpp"
 #include "vendors/telemetry.hpp"
 
@@ -19,6 +20,8 @@ struct TelemetryDevice {
   std::string uuid;
   std::string label;  // "GPU 1", "GPU 0 MIG 2"
   nvmlDevice_t handle = nullptr;
+  GpmDevice gpm_device;                                   // GPM reads a MIG instance through its GPU
+  std::shared_ptr<GpmState> gpm = std::make_shared<GpmState>();
 };
 
 // Statuses that mean the device or the driver is gone, as opposed to one reading
@@ -168,6 +171,13 @@ Result<DeviceSample> read_sample(const NvmlLibrary& nvml, CallTracker& tracker, 
     if (device_failed(st.code)) return st.error();
     for (const char* field : reader.fields) sample.unavailable.emplace_back(field, st.note());
   }
+  CallStatus gpm = !d.gpm ? CallStatus{NVML_ERROR_NOT_SUPPORTED, false, "nvmlDeviceGetGpuInstanceId", l,
+                                        "no GPU instance id: GPM cannot sample this MIG instance"}
+                          : d.gpm->read(nvml, tracker, d.gpm_device, sample.activity);
+  if (!gpm.ok()) {
+    if (device_failed(gpm.code)) return gpm.error();
+    sample.unavailable.emplace_back("activity", gpm.note());
+  }
   return sample;
 }
 
@@ -294,7 +304,7 @@ Result<std::vector<TelemetryDevice>> list_devices(const NvmlLibrary& nvml, CallT
     if (!nvml.check(tracker, api.nvmlDeviceGetHandleByIndex, label, i, &h).ok()) continue;
     std::string uuid = uuid_of(h, label);
     if (uuid.empty()) continue;
-    devices.push_back({uuid, label, h});
+    devices.push_back({uuid, label, h, {label, h, false, 0}});
     unsigned int current = 0, pending = 0, slots = 0;
     if (!nvml.check(tracker, api.nvmlDeviceGetMigMode, label, h, &current, &pending).ok() ||
         current != NVML_DEVICE_MIG_ENABLE)
@@ -305,7 +315,11 @@ Result<std::vector<TelemetryDevice>> list_devices(const NvmlLibrary& nvml, CallT
       if (!nvml.check(tracker, api.nvmlDeviceGetMigDeviceHandleByIndex, label, h, slot, &mig).ok()) continue;
       std::string mig_label = label + " MIG " + std::to_string(slot);
       std::string mig_uuid = uuid_of(mig, mig_label);
-      if (!mig_uuid.empty()) devices.push_back({mig_uuid, mig_label, mig});
+      unsigned int gpu_instance = 0;
+      bool known = nvml.check(tracker, api.nvmlDeviceGetGpuInstanceId, mig_label, mig, &gpu_instance).ok();
+      if (mig_uuid.empty()) continue;
+      devices.push_back({mig_uuid, mig_label, mig, {mig_label, h, true, gpu_instance}});
+      if (!known) devices.back().gpm = nullptr;  // without its GPU instance id the instance cannot be sampled
     }
   }
   return devices;
@@ -321,7 +335,10 @@ class NvmlTelemetry final : public TelemetrySource {
     // under a thread still inside it is what the deadline exists to avoid.
     if (abandoned_) return;
     auto nvml = nvml_;
-    (void)run_tracked<bool>(timeout_s_, [nvml](CallTracker& tracker) -> Result<bool> {
+    auto devices = devices_;
+    (void)run_tracked<bool>(timeout_s_, [nvml, devices](CallTracker& tracker) -> Result<bool> {
+      for (const auto& d : devices)
+        if (d.gpm) d.gpm->release(*nvml, tracker);
       return nvml->check(tracker, nvml->api().nvmlShutdown, "").ok();
     });
   }
