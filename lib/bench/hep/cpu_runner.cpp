@@ -47,7 +47,10 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
   m.precision = precision;
   std::ostringstream detail;
   if (workload == "me_eemumu") {
+    auto kernels = cpu::select_kernel_set();
+    if (!kernels) return kernels.error();
     MeOptions o;
+    o.kernels = *kernels;
     o.seed = seed;
     o.events = sizes.me_events;
     o.threads = threads;
