@@ -195,14 +195,24 @@ inline Vec<T, N> cos(Vec<T, N> x) {
   return c;
 }
 
-// Philox's 32 x 32 -> 64-bit product, lane by lane (pmuludq on x86).
+// Philox's 32 x 32 -> 64-bit product, lane by lane.
 template <int N>
 inline void philox_mulhilo(std::uint32_t m, Vec<std::uint32_t, N> x, Vec<std::uint32_t, N>* hi,
                            Vec<std::uint32_t, N>* lo) {
-  using W = Vec<std::uint64_t, N>;
-  const W p(convert<std::uint64_t>(x).v * std::uint64_t(m));
-  *hi = convert<std::uint32_t>(p >> 32);
-  *lo = convert<std::uint32_t>(p);
+  // Even and odd words as the low halves of 64-bit lanes: a product of two
+  // zero-extended 32-bit halves is one pmuludq (AVX2 has no 64-bit multiply).
+  static_assert(N % 2 == 0);
+  using W = Vec<std::uint64_t, N / 2>;
+  W w;
+  std::memcpy(&w.v, &x.v, sizeof w.v);
+  const W low32{std::uint64_t(0xffffffffULL)};
+  const W mul{std::uint64_t{m}};
+  const W pe = (w & low32) * mul;
+  const W po = (w >> 32) * mul;
+  const W l = (pe & low32) | (po << 32);
+  const W h = (pe >> 32) | (po & W(~std::uint64_t(0xffffffffULL)));
+  std::memcpy(&lo->v, &l.v, sizeof l.v);
+  std::memcpy(&hi->v, &h.v, sizeof h.v);
 }
 
 // philox_to_float and philox_to_double (philox.cuh) lane by lane, the same bits:
