@@ -7,6 +7,7 @@
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
 #include "bench/hep/track_fit.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
 
 namespace gpukit::hep {
 

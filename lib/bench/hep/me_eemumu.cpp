@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "compute/cpu/hep_kernels.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
 
 namespace gpukit::hep {
 

@@ -8,8 +8,13 @@
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
-#include "compute/cpu/cpu_kernels.hpp"
 #include "compute/kernels/hep/me_eemumu.cuh"
+
+// Declared only: the GPU plugins include this header for the electroweak inputs
+// and need none of the CPU backend.
+namespace gpukit::cpu {
+struct KernelSet;
+}
 
 namespace gpukit::hep {
 
