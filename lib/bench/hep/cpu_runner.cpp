@@ -7,6 +7,7 @@
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
 #include "bench/hep/track_fit.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
 
 namespace gpukit::hep {
 
@@ -47,7 +48,10 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
   m.precision = precision;
   std::ostringstream detail;
   if (workload == "me_eemumu") {
+    auto kernels = cpu::select_kernel_set();
+    if (!kernels) return kernels.error();
     MeOptions o;
+    o.kernels = *kernels;
     o.seed = seed;
     o.events = sizes.me_events;
     o.threads = threads;

@@ -5,6 +5,9 @@
 #include <iterator>
 #include <sstream>
 
+#include "compute/cpu/hep_kernels.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
+
 namespace gpukit::hep {
 
 BornPrediction born_eemumu(double sqrt_s_gev, const ElectroweakInputs& in) {
@@ -32,7 +35,13 @@ MeRun run_typed(Precision precision, const MeOptions& o) {
   std::vector<T> out(o.events);
   const double t0 = monotonic_seconds();
   parallel_for(o.events, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
-    if (o.flip_z_sign)
+    if (o.kernels) {
+      const cpu::HepKernels& k = *o.kernels->hep;
+      if constexpr (sizeof(T) == sizeof(double))
+        k.me_eemumu_f64(o.seed, begin, end - begin, sqrt_s, ew, o.flip_z_sign, out.data() + begin);
+      else
+        k.me_eemumu_f32(o.seed, begin, end - begin, sqrt_s, ew, o.flip_z_sign, out.data() + begin);
+    } else if (o.flip_z_sign)
       for (std::uint64_t i = begin; i < end; ++i) out[i] = me_eemumu_event<T, true>(o.seed, i, sqrt_s, ew);
     else
       for (std::uint64_t i = begin; i < end; ++i) out[i] = me_eemumu_event<T, false>(o.seed, i, sqrt_s, ew);

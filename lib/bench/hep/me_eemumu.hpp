@@ -10,6 +10,12 @@
 #include "bench/hep/hep_common.hpp"
 #include "compute/kernels/hep/me_eemumu.cuh"
 
+// Declared only: the GPU plugins include this header for the electroweak inputs
+// and need none of the CPU backend.
+namespace gpukit::cpu {
+struct KernelSet;
+}
+
 namespace gpukit::hep {
 
 // Electroweak inputs of the workload and of its analytic check.
@@ -46,6 +52,9 @@ struct MeOptions {
   double sqrt_s_gev = 91.1876;
   int threads = 0;           // 0: one per hardware thread
   bool flip_z_sign = false;  // the deliberately wrong variant (tests only)
+  // The SIMD kernels of one instruction-set level (cpu::select_kernel_set);
+  // null: the scalar kernel, one event at a time (the reference for comparisons).
+  const cpu::KernelSet* kernels = nullptr;
 };
 
 struct MeRun {
@@ -109,8 +118,10 @@ double me_pointwise_tolerance(Precision precision);
 // Floating-point operations per |M|^2 evaluation including its phase-space
 // point (random-number generation excluded), counted by running the templated
 // kernel on a counting number type (tests/unit/test_hep_physics.cpp):
-// 444 add/sub/mul/div/sqrt plus 2 sin/cos (one FLOP per call); the RNG is
-// integer work. Sign flips and comparisons are not counted.
-inline constexpr long long me_eemumu_flops = 446;
+// 460 add/sub/mul/div/sqrt plus 2 sin/cos (one FLOP per call); the RNG is
+// integer work. Sign flips and comparisons are not counted. Both sides of the
+// spinors' two selects are computed (SIMD lanes share one code path), 16 more
+// than the 446 a branching kernel executes.
+inline constexpr long long me_eemumu_flops = 462;
 
 }  // namespace gpukit::hep

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "compute/cpu/cpu_kernels.hpp"
+#include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/fma.cuh"
 #include "compute/kernels/memtest.cuh"
 #include "compute/kernels/names.hpp"
@@ -181,7 +182,7 @@ constexpr KernelEntry entries[] = {
 
 const KernelSet& kernel_set() {
   static const KernelSet set{GPUKIT_CPU_ISA_NAME, GPUKIT_CPU_VECTOR_BYTES * 8, entries,
-                             static_cast<int>(sizeof entries / sizeof entries[0])};
+                             static_cast<int>(sizeof entries / sizeof entries[0]), &hep_kernels()};
   return set;
 }
 

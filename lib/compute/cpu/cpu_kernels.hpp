@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "compute/backend.hpp"
 
@@ -25,11 +26,14 @@ struct KernelEntry {
   KernelFn fn;
 };
 
+struct HepKernels;  // hep_kernels.hpp
+
 struct KernelSet {
   const char* isa;         // "x86-64-v4", "x86-64-v3", "generic"
   int vector_bits;         // widest vectors this build uses
   const KernelEntry* entries;
   int count;
+  const HepKernels* hep;   // the HEP workloads' kernels of the same level
 };
 
 // Alignment of every worker's share, in elements: whole cache lines and whole
@@ -43,5 +47,7 @@ namespace isa_generic { const KernelSet& kernel_set(); }  // whatever the baseli
 // The widest set this CPU can run; `GPUKIT_CPU_ISA` (v4, v3, generic) forces one
 // for comparisons. An unknown or unsupported forced value is an error.
 Result<const KernelSet*> select_kernel_set();
+// Every set this CPU can run, widest first (comparisons between levels).
+std::vector<const KernelSet*> available_kernel_sets();
 
 }  // namespace gpukit::cpu

@@ -20,6 +20,21 @@
 
 namespace gpukit::hep {
 
+// c ? a : b, both sides evaluated: a kernel written with it runs on a lane type
+// (compute/kernels/hep/simd.hpp) too, where c is a mask of lanes.
+template <class T>
+GPUKIT_HOST_DEVICE inline T hd_select(bool c, T a, T b) { return c ? a : b; }
+
+// What a kernel's number type is made of: float/double themselves here, a
+// SIMD lane type specialises it (simd.hpp). Word is the type of the Philox
+// words that feed Scalar's uniforms, lanes the items computed together.
+template <class T>
+struct LaneTraits {
+  using Scalar = T;
+  using Word = uint32_t;
+  static constexpr int lanes = 1;
+};
+
 template <class T>
 GPUKIT_HOST_DEVICE inline T hd_min(T a, T b) { return b < a ? b : a; }
 template <class T>

@@ -59,13 +59,19 @@ GPUKIT_HOST_DEVICE inline MePoint<T> me_phase_space_point(T sqrt_s, T u1, T u2) 
   return k;
 }
 
-// The phase-space point of event `event`: Philox stream 0 of that event.
+// The phase-space point of event `event`: Philox stream 0 of that event. The
+// event's index comes as two words (low, high), one event per lane on a lane type.
+template <class T>
+GPUKIT_HOST_DEVICE inline MePoint<T> me_event_point(uint64_t seed, typename LaneTraits<T>::Word event_lo,
+                                                    typename LaneTraits<T>::Word event_hi, T sqrt_s) {
+  BasicPhiloxStream<typename LaneTraits<T>::Word> rng(seed, event_lo, event_hi, 0);
+  const T u1 = rng.template uniform<T>();
+  const T u2 = rng.template uniform<T>();
+  return me_phase_space_point(sqrt_s, u1, u2);
+}
 template <class T>
 GPUKIT_HOST_DEVICE inline MePoint<T> me_event_point(uint64_t seed, uint64_t event, T sqrt_s) {
-  PhiloxStream rng(seed, event, 0);
-  const T u1 = rng.uniform<T>();
-  const T u2 = rng.uniform<T>();
-  return me_phase_space_point(sqrt_s, u1, u2);
+  return me_event_point<T>(seed, uint32_t(event), uint32_t(event >> 32), sqrt_s);
 }
 
 // Helicity eigenstates chi_+ and chi_- of sigma.p_hat for a massless momentum,
@@ -76,20 +82,15 @@ GPUKIT_HOST_DEVICE inline void weyl_spinors(const T p[4], Cplx<T> plus[2], Cplx<
   const T pt2 = p[1] * p[1] + p[2] * p[2];
   const T pp = sqrt(pt2 + p[3] * p[3]);
   // |p| + pz without cancellation when the momentum points backwards.
-  const T ppz = p[3] >= T(0) ? pp + p[3] : pt2 / (pp - p[3]);
+  const T ppz = hd_select(p[3] >= T(0), pp + p[3], pt2 / (pp - p[3]));
   const T scale = sqrt(T(2) * p[0]);
-  if (ppz <= pp * T(1e-6)) {
-    plus[0] = {T(0), T(0)};
-    plus[1] = {scale, T(0)};
-    minus[0] = {-scale, T(0)};
-    minus[1] = {T(0), T(0)};
-    return;
-  }
+  // Both forms are computed and the limit's lanes selected (n is infinite there).
+  const auto along_minus_z = ppz <= pp * T(1e-6);
   const T n = scale / sqrt(T(2) * pp * ppz);
-  plus[0] = {n * ppz, T(0)};
-  plus[1] = {n * p[1], n * p[2]};
-  minus[0] = {-n * p[1], n * p[2]};
-  minus[1] = {n * ppz, T(0)};
+  plus[0] = {hd_select(along_minus_z, T(0), n * ppz), T(0)};
+  plus[1] = {hd_select(along_minus_z, scale, n * p[1]), hd_select(along_minus_z, T(0), n * p[2])};
+  minus[0] = {hd_select(along_minus_z, -scale, -n * p[1]), hd_select(along_minus_z, T(0), n * p[2])};
+  minus[1] = {hd_select(along_minus_z, T(0), n * ppz), T(0)};
 }
 
 // a^dagger sigma^mu b (sign = +1) or a^dagger sigmabar^mu b (sign = -1), with
@@ -164,6 +165,13 @@ GPUKIT_HOST_DEVICE inline T me_eemumu_squared(const MePoint<T>& k, const EwParam
 template <class T, bool FlipZSign = false>
 GPUKIT_HOST_DEVICE inline T me_eemumu_event(uint64_t seed, uint64_t event, T sqrt_s, const EwParameters<T>& ew) {
   return me_eemumu_squared<T, FlipZSign>(me_event_point<T>(seed, event, sqrt_s), ew);
+}
+// The same for a lane type: lane i computes event (event_hi[i] << 32 | event_lo[i]).
+template <class T, bool FlipZSign = false>
+GPUKIT_HOST_DEVICE inline T me_eemumu_event(uint64_t seed, typename LaneTraits<T>::Word event_lo,
+                                            typename LaneTraits<T>::Word event_hi, T sqrt_s,
+                                            const EwParameters<T>& ew) {
+  return me_eemumu_squared<T, FlipZSign>(me_event_point<T>(seed, event_lo, event_hi, sqrt_s), ew);
 }
 
 }  // namespace gpukit::hep

@@ -1,0 +1,27 @@
+// The HEP workloads' kernels on the CPU, several items per call in SIMD lanes:
+// the same templates the GPUs run (compute/kernels/hep/*.cuh) at a lane type
+// (compute/kernels/hep/simd.hpp), compiled once per instruction-set level with
+// the stream kernels and chosen with them (KernelSet::hep, select_kernel_set).
+#pragma once
+
+#include <cstdint>
+
+#include "compute/kernels/hep/me_eemumu.cuh"
+
+namespace gpukit::cpu {
+
+struct HepKernels {
+  int lanes_fp64;  // items computed together
+  int lanes_fp32;
+  // out[i] = |M|^2 of event first + i, i < count (me_eemumu_event).
+  void (*me_eemumu_f64)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, double sqrt_s,
+                        const hep::EwParameters<double>& ew, bool flip_z_sign, double* out);
+  void (*me_eemumu_f32)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, float sqrt_s,
+                        const hep::EwParameters<float>& ew, bool flip_z_sign, float* out);
+};
+
+namespace isa_v4 { const HepKernels& hep_kernels(); }
+namespace isa_v3 { const HepKernels& hep_kernels(); }
+namespace isa_generic { const HepKernels& hep_kernels(); }
+
+}  // namespace gpukit::cpu
