@@ -12,13 +12,17 @@ int main(int argc, char** argv) {
   app.add_option("--jobs", o.jobs, "A list of jobs to place together (JSON array or {\"jobs\": [...]})")->type_name("FILE");
   app.add_option("--payload", o.payloads, "An executable or GPU library to inspect (repeatable)")->type_name("FILE");
   app.add_flag("--plan", o.plan, "Plan the node's slots for this GPU job profile and CPU-only jobs");
-  app.add_option("--emit", o.emit, "Print the requirement as HTCondor submit commands or a Kubernetes fragment")
-      ->check(CLI::IsMember({"condor", "k8s"}));
+  app.add_option("--emit", o.emit,
+                 "Print the requirement as HTCondor submit commands, a Kubernetes fragment or a PanDA task architecture")
+      ->check(CLI::IsMember({"condor", "k8s", "panda"}));
   app.add_option("--job", o.job, "With --jobs and --format env: the job whose placement to print")->type_name("NAME");
   app.add_flag("--strict", o.strict, "Count rules whose outcome is unknown as failures");
   app.add_option("--cpu-job-cores", o.cpu_job_cores, "With --plan: cores per CPU-only job")->capture_default_str();
   app.add_option("--cpu-memory-per-core", o.cpu_memory_per_core, "With --plan: memory per core of CPU-only jobs")
       ->type_name("SIZE");
+  app.add_option("--condor-share", o.condor_share,
+                 "With --plan --format condor: offer each GPU N times, as condor_gpu_discovery -repeat N / -divide N")
+      ->type_name("repeat:N|divide:N");
 
   auto& f = o.flags;
   auto* req = "Requirement shortcuts (override --require keys)";
