@@ -85,7 +85,7 @@ TEST_CASE("formats: render_probe names the accepted formats for an unknown one")
   auto r = render_probe(load("cpu_only"), "yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ExitCode::usage);
-  CHECK(r.error().what() == "--format: unknown format 'yaml'; accepted: json, table, classad, nfd, gres");
+  CHECK(r.error().what() == "--format: unknown format 'yaml'; accepted: json, table, classad, nfd, gres, cric");
   Document d = load("cpu_only");
   CHECK(render(d, "json") == d.dump());
 }
