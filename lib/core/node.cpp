@@ -175,6 +175,9 @@ Result<NodeAllowedCpus> read_allowed(const Fields& f) {
 Result<NodeCpu> read_cpu(const Fields& f) {
   NodeCpu c;
   GPUKIT_SET(c.model, f.text("model"));
+  GPUKIT_SET(c.vendor, f.text("vendor"));
+  GPUKIT_SET(c.architecture, f.text("architecture"));
+  GPUKIT_SET(c.isa, f.strings("isa"));
   GPUKIT_SET(c.sockets, f.integer("sockets"));
   GPUKIT_SET(c.cores, f.integer("cores"));
   GPUKIT_SET(c.threads, f.integer("threads"));
@@ -232,6 +235,7 @@ Result<NodeDriver> read_driver(const std::string& vendor, const Fields& f) {
   GPUKIT_SET(d.gpu_count, f.integer("gpu_count"));
   GPUKIT_SET(d.driver_version, read_version(f, "driver_version"));
   GPUKIT_SET(d.cuda_version, read_version(f, "cuda_version"));
+  GPUKIT_SET(d.hip_version, read_version(f, "hip_version"));
   return d;
 }
 

@@ -47,6 +47,8 @@ struct NodeAllowedCpus {  // cpu.allowed: what this process may run on
 
 struct NodeCpu {
   OptText model;
+  OptText vendor, architecture;   // "GenuineIntel", "x86_64"
+  std::vector<std::string> isa;   // instruction-set extensions gpuprobe found ("avx2", ...)
   OptInt sockets, cores, threads;
   OptNumber max_clock_mhz;
   std::vector<NodeNumaNode> numa_nodes;
@@ -69,6 +71,7 @@ struct NodeDriver {  // drivers.<vendor>
   OptText status, reason, source;
   OptInt gpu_count;
   std::optional<NodeVersion> driver_version, cuda_version;
+  std::optional<NodeVersion> hip_version;  // AMD: the ROCm install's HIP ("6.2.41133")
 };
 
 struct NodeMigInstance {  // gpus[].mig.instances[]

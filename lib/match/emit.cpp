@@ -3,6 +3,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/classad.hpp"
 #include "core/units.hpp"
 
 namespace gpukit {
@@ -36,30 +37,68 @@ std::string not_expressible(const Requirements& job) {
 
 }  // namespace
 
+namespace {
+
+// require_gpus terms for what the gpus_* commands cannot say, on the
+// attributes condor_gpu_discovery advertises per device (DeviceUuid,
+// DeviceName, NvidiaDriver, Rocm, ...). A MIG instance is the device whose
+// DeviceUuid is NVML's "MIG-<uuid>"; its DeviceName is NVML's
+// "<parent name> MIG <profile>" (htcondor/htcondor src/gpu/cuda_device_enumeration.cpp,
+// nvml_getBasicProps and enumerateNVMLDevices).
+std::vector<std::string> condor_gpu_terms(const Requirements& job, std::vector<std::string>& left) {
+  const std::string is_mig = "(DeviceUuid =!= undefined && regexp(\"^MIG-\", DeviceUuid))";
+  std::vector<std::string> terms;
+  if (job.mig == MigPolicy::forbid) terms.push_back("!" + is_mig);
+  if (job.mig == MigPolicy::require) terms.push_back(is_mig);
+  // Profiles and slices bind MIG instances only; a whole GPU passes them unless MIG is required.
+  std::string unless_whole = job.mig == MigPolicy::require ? "" : "!" + is_mig + " || ";
+  if (job.mig != MigPolicy::forbid && !job.mig_profiles.empty()) {
+    std::string alternatives;
+    for (const auto& p : job.mig_profiles) alternatives += (alternatives.empty() ? "" : "|") + regex_literal(p);
+    terms.push_back("(" + unless_whole + "regexp(" + classad_string(" MIG (" + alternatives + ")$") + ", DeviceName))");
+  }
+  if (job.mig != MigPolicy::forbid && job.mig_min_slice) {
+    if (*job.mig_min_slice >= 1 && *job.mig_min_slice <= 9)
+      terms.push_back("(" + unless_whole + "regexp(" +
+                      classad_string(" MIG [" + std::to_string(*job.mig_min_slice) + "-9]g\\.") + ", DeviceName))");
+    else
+      left.push_back("mig_min_slice");
+  }
+  // condor_gpu_discovery's CUDA path sets NvidiaDriver and DriverVersion, its
+  // HIP path Rocm and AmdDriverVersion; gpuprobe adds GfxTarget on AMD.
+  if (job.vendor == "amd") terms.push_back("(Rocm =!= undefined || AmdDriverVersion =!= undefined || GfxTarget =!= undefined)");
+  if (job.vendor == "nvidia") terms.push_back("(NvidiaDriver =!= undefined || DriverVersion =!= undefined)");
+  return terms;
+}
+
+}  // namespace
+
 std::string emit_condor(const Requirements& job) {
   std::string out = "# HTCondor submit commands written by gpumatch --emit condor\n";
   out += "request_cpus = " + std::to_string(job.total_cores()) + "\n";
-  if (std::uint64_t mem = job.job_memory_bytes(); mem > 0) out += "request_memory = " + std::to_string(mib_ceil(mem)) + "\n";
+  // Units written out: sites that set SUBMIT_REQUEST_MISSING_UNITS warn on or refuse bare numbers.
+  if (std::uint64_t mem = job.job_memory_bytes(); mem > 0) out += "request_memory = " + std::to_string(mib_ceil(mem)) + "MB\n";
+  std::vector<std::string> left;
   if (job.gpu_job()) {
     out += "request_gpus = " + std::to_string(job.gpus) + "\n";
     if (job.min_compute_capability) out += "gpus_minimum_capability = " + job.min_compute_capability->short_string() + "\n";
     if (job.max_compute_capability) out += "gpus_maximum_capability = " + job.max_compute_capability->short_string() + "\n";
-    if (job.gpu_memory_bytes) out += "gpus_minimum_memory = " + std::to_string(job.gpu_memory_bytes.value() >> 20) + "\n";
+    // Compared with GlobalMemoryMb (MiB; divided by N under condor_gpu_discovery -divide N).
+    if (job.gpu_memory_bytes) out += "gpus_minimum_memory = " + std::to_string(mib_ceil(*job.gpu_memory_bytes)) + "MB\n";
     // Compared with the driver's MaxSupportedVersion (major*1000 + minor*10).
     if (auto floor = runtime_floor(job)) out += "gpus_minimum_runtime = " + floor->short_string() + "\n";
-    std::vector<std::string> extra;
-    if (job.mig == MigPolicy::forbid) extra.push_back("(DeviceUuid =?= undefined || !regexp(\"^MIG-\", DeviceUuid))");
-    if (job.mig == MigPolicy::require) extra.push_back("regexp(\"^MIG-\", DeviceUuid)");
-    if (job.vendor == "amd") extra.push_back("(AmdDriverVersion =!= undefined)");
-    if (job.vendor == "nvidia") extra.push_back("(NvidiaDriver =!= undefined || DriverVersion =!= undefined)");
-    if (!extra.empty()) {
+    auto terms = condor_gpu_terms(job, left);
+    if (!terms.empty()) {
       std::string e;
-      for (const auto& x : extra) e += (e.empty() ? "" : " && ") + x;
+      for (const auto& x : terms) e += (e.empty() ? "" : " && ") + x;
       out += "require_gpus = " + e + "\n";
     }
+    if (job.hip_runtime) left.push_back("hip_runtime");
+    if (job.exclusive) left.push_back("exclusive");
   }
-  if (auto left = not_expressible(job); !left.empty())
-    out += "# Not expressible in submit commands, checked on the node by gpumatch: " + left + "\n";
+  std::string all = not_expressible(job);
+  for (const auto& k : left) all += (all.empty() ? "" : ", ") + k;
+  if (!all.empty()) out += "# Not expressible in submit commands, checked on the node by gpumatch: " + all + "\n";
   return out;
 }
 

@@ -11,5 +11,7 @@ namespace gpukit {
 
 std::string emit_condor(const Requirements& job);
 std::string emit_k8s(const Requirements& job);
+// A PanDA task's architecture (gpu_spec) for the requirement (emit_panda.cpp).
+std::string emit_panda(const Requirements& job);
 
 }  // namespace gpukit

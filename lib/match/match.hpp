@@ -34,13 +34,14 @@ struct MatchOptions {
   std::vector<std::string> payloads;
   RequirementFlags flags;
   bool plan = false;
-  std::string emit;                    // "", "condor", "k8s"
+  std::string emit;                    // "", "condor", "k8s", "panda"
   std::optional<std::string> job;      // which job --format env prints
   bool strict = false;                 // unknown outcomes fail
   int cpu_job_cores = 1;
   std::optional<std::string> cpu_memory_per_core;
   std::string slurm_autodetect = "off";  // --format slurm: off or nvml
   std::optional<std::string> share;      // --format slurm: shard:N or mps:N
+  std::optional<std::string> condor_share;  // "repeat:N" or "divide:N"
   // Completes a document that lacks the gpuprobe sections (the tool passes
   // ensure_probed; tests may pass nothing and always give --input).
   std::function<Status(Document&)> probe;

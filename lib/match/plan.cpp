@@ -10,10 +10,39 @@
 
 namespace gpukit {
 
+Result<CondorShare> parse_condor_share(const std::string& text) {
+  auto colon = text.find(':');
+  CondorShare share;
+  share.mode = text.substr(0, colon);
+  int ways = 0;
+  if (colon != std::string::npos)
+    if (auto n = parse_integer<int>(text.substr(colon + 1))) ways = *n;
+  if ((share.mode != "repeat" && share.mode != "divide") || ways < 2 || ways > 64)
+    return usage_error("\"" + text + "\" is not repeat:N or divide:N with N from 2 to 64", "--condor-share");
+  share.ways = ways;
+  return share;
+}
+
+void share_devices(NodeFacts& node, const CondorShare& share) {
+  std::vector<NodeDevice> out;
+  for (const auto& d : node.devices) {
+    out.push_back(d);
+    if (d.has_mig_instances) continue;
+    if (share.mode == "divide" && d.memory_bytes) out.back().memory_bytes = *d.memory_bytes / static_cast<std::uint64_t>(share.ways);
+    NodeDevice copy = out.back();
+    for (int k = 2; k <= share.ways; ++k) {
+      copy.id = d.id + "#" + std::to_string(k);
+      out.push_back(copy);
+    }
+  }
+  node.devices = std::move(out);
+}
+
 SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, const NodeFacts& node,
                     const std::vector<DeviceVerdict>& verdicts) {
   SlotPlan plan;
   plan.gpu_job = gpu_job;
+  plan.condor_share = options.condor_share;
   Placer placer(node);
   if (gpu_job.gpu_job()) {
     for (int n = 1;; ++n) {
@@ -67,6 +96,9 @@ SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, con
         plan.warnings.push_back(v.device->id + " (GPU " + std::to_string(v.device->gpu_index) + ") left out: " + r.reason);
   if (j.gpu_job() && plan.gpu_slots.empty())
     plan.warnings.push_back("no GPU job fits this node (see the match rules)");
+  if (options.condor_share && j.gpu_job() && j.exclusive)
+    plan.warnings.push_back("the job asks for a whole, unshared GPU, but --condor-share offers each GPU to " +
+                            std::to_string(options.condor_share->ways) + " jobs");
   if (plan.idle_devices > 0)
     plan.warnings.push_back(std::to_string(plan.idle_devices) + " fitting device(s) stay idle: not enough free cores or memory for another GPU job");
   return plan;
@@ -146,7 +178,15 @@ std::string render_plan_condor(const SlotPlan& plan, const NodeFacts& node) {
   int cpu_cores = plan.cpu_slots * plan.cpu_job_cores;
   out += "use feature : GPUs\n";
   out += "# Full UUIDs, MIG instances included, so CUDA_VISIBLE_DEVICES names the device the job got.\n";
-  out += "GPU_DISCOVERY_EXTRA = $(GPU_DISCOVERY_EXTRA) -uuid\n";
+  if (const auto& share = plan.condor_share) {
+    std::string n = std::to_string(share->ways);
+    out += "# Each GPU is offered " + n + " times (DetectedGPUs lists its id " + n + " times)";
+    out += share->mode == "divide" ? "; GlobalMemoryMb is its memory / " + n + ", DeviceMemoryMb the whole.\n"
+                                   : "; jobs on one GPU share its memory unchecked.\n";
+    out += "GPU_DISCOVERY_EXTRA = $(GPU_DISCOVERY_EXTRA) -uuid -" + share->mode + " " + n + "\n";
+  } else {
+    out += "GPU_DISCOVERY_EXTRA = $(GPU_DISCOVERY_EXTRA) -uuid\n";
+  }
   if (!plan.gpu_slots.empty()) {
     out += "NUM_SLOTS_TYPE_1 = 1\n";
     out += "SLOT_TYPE_1 = cpus=" + std::to_string(gpu_cores) + ", memory=" + std::to_string(mib(gpu_mem)) +

@@ -19,10 +19,27 @@
 
 namespace gpukit {
 
+// condor_gpu_discovery -repeat N / -divide N: every device is offered N times
+// (DetectedGPUs lists it N times), and under divide each share's
+// GlobalMemoryMb is the device's divided by N (src/gpu/condor_gpu_discovery.cpp).
+struct CondorShare {
+  std::string mode;  // "repeat" or "divide"
+  int ways = 2;
+};
+
+// "repeat:N" or "divide:N", N from 2 to 64.
+Result<CondorShare> parse_condor_share(const std::string& text);
+
+// The node as the startd sees it under `share`: each device that can be
+// assigned (not a MIG parent) N times, the copies "<id>#2".."<id>#N", with the
+// memory divided under divide. Plan on the result to size the slots.
+void share_devices(NodeFacts& node, const CondorShare& share);
+
 struct PlanOptions {
   int cpu_job_cores = 1;  // cores per CPU-only job
   // Memory per core of a CPU-only job; default: the profile's memory_per_core_bytes.
   std::optional<std::uint64_t> cpu_memory_per_core_bytes;
+  std::optional<CondorShare> condor_share;  // the devices were shared with share_devices()
 };
 
 struct SlotPlan {
@@ -35,6 +52,7 @@ struct SlotPlan {
   std::optional<std::uint64_t> memory_left_bytes;
   int idle_devices = 0;                 // fitting devices no GPU slot got
   std::vector<std::string> warnings;
+  std::optional<CondorShare> condor_share;
 };
 
 SlotPlan plan_slots(const Requirements& gpu_job, const PlanOptions& options, const NodeFacts& node,

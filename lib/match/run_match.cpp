@@ -65,6 +65,8 @@ Status check_combinations(const MatchOptions& o, bool have_flags) {
   if (f == "env" && o.plan) return usage_error("--format env prints a placement, not a plan", "--format");
   if (o.job && !o.jobs) return usage_error("--job selects from a --jobs list", "--job");
   if (o.cpu_job_cores < 1) return usage_error("must be >= 1", "--cpu-job-cores");
+  if (o.condor_share && (!o.plan || f != "condor"))
+    return usage_error("--condor-share shapes an HTCondor slot plan: give it with --plan --format condor", "--condor-share");
   return {};
 }
 
@@ -142,7 +144,9 @@ Result<int> run_match(MatchOptions& o) {
       if (!claim) return claim.error();
       text = std::move(*claim);
     } else {
-      text = o.emit == "condor" ? emit_condor(jobs->front()) : emit_k8s(jobs->front());
+      text = o.emit == "condor"  ? emit_condor(jobs->front())
+             : o.emit == "panda" ? emit_panda(jobs->front())
+                                 : emit_k8s(jobs->front());
     }
     if (auto st = write_output(text, o.common.output); !st) return st.error();
     return 0;
@@ -185,6 +189,13 @@ Result<int> run_match(MatchOptions& o) {
   std::string origin = o.common.input ? (*o.common.input == "-" ? "<stdin>" : *o.common.input) : "<stdin>";
   auto node = read_node(document, *tables, origin);
   if (!node) return node.error();
+  std::optional<CondorShare> condor_share;
+  if (o.condor_share) {
+    auto share = parse_condor_share(*o.condor_share);
+    if (!share) return share.error();
+    share_devices(*node, *share);
+    condor_share = *share;
+  }
 
   json match = json::object();
   match["generator"] = generator_stamp(tool);
@@ -214,6 +225,7 @@ Result<int> run_match(MatchOptions& o) {
     if (o.plan) {
       PlanOptions po;
       po.cpu_job_cores = o.cpu_job_cores;
+      po.condor_share = condor_share;
       if (o.cpu_memory_per_core) {
         auto b = parse_bytes(*o.cpu_memory_per_core);
         if (!b) return usage_error("\"" + *o.cpu_memory_per_core + "\" is not a size", "--cpu-memory-per-core");

@@ -1,4 +1,9 @@
-// gpuprobe --format classad: HTCondor machine ad attributes, condor_gpu_discovery's names.
+// gpuprobe --format classad: what `condor_gpu_discovery -properties -extra -uuid`
+// prints (nested form), attribute by attribute, read from htcondor/htcondor
+// src/gpu/condor_gpu_discovery.cpp (setPropertiesFromBasicProps, main) and
+// cuda_device_enumeration.cpp / hip_device_enumeration.cpp. Deliberate
+// differences (AMD Capability, xNACK) are listed in gpuprobe(1).
+#include "core/classad.hpp"
 #include "probe/format_health.hpp"
 #include "probe/format_support.hpp"
 
@@ -8,34 +13,26 @@ using namespace probe_format;
 
 namespace {
 
-std::string classad_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// Cores per SM for the FP32 units, as condor_gpu_discovery's CoresPerCU
-// (its table stops at 8.6; the later rows are from the CUDA programming guide).
-std::optional<int> cores_per_sm(long long major, long long minor) {
-  int sm = static_cast<int>(major * 16 + minor);
-  switch (sm) {
+// CoresPerCU as condor_gpu_discovery's ConvertSMVer2Cores (from CUDA's
+// helper_cuda.h): its table, and for a capability it does not list the last
+// row's value (128).
+int cores_per_sm(long long major, long long minor) {
+  switch (static_cast<int>(major * 16 + minor)) {
+    case 0x10: case 0x11: case 0x12: case 0x13: return 8;
+    case 0x20: return 32;
+    case 0x21: return 48;
     case 0x30: case 0x32: case 0x35: case 0x37: return 192;
-    case 0x50: case 0x52: case 0x53: return 128;
-    case 0x60: return 64;
-    case 0x61: case 0x62: return 128;
-    case 0x70: case 0x72: case 0x75: return 64;
-    case 0x80: return 64;
-    case 0x86: case 0x87: case 0x89: return 128;
-    case 0x90: return 128;
-    case 0xa0: case 0xc0: return 128;
-    default: return std::nullopt;
+    case 0x60: case 0x70: case 0x72: case 0x75: case 0x80: return 64;
+    default: return 128;
   }
 }
 
 using Props = std::map<std::string, std::string>;  // sorted, as condor_gpu_discovery prints them
+
+// Whole GPUs come from CUDA (cuDeviceGetUuid), whose UUID has no "GPU-"
+// prefix; MIG instances come from NVML, which names them "MIG-<uuid>" and
+// condor keeps that. HIP devices are set from the same bare buffer.
+std::string bare_uuid(const std::string& uuid) { return uuid.rfind("GPU-", 0) == 0 ? uuid.substr(4) : uuid; }
 
 void add_nvidia_driver_props(Props& props, const NodeModel& node) {
   const NodeDriver* nvidia = node.driver("nvidia");
@@ -69,7 +66,7 @@ Props nvidia_props(const NodeGpu& gpu, const NodeMigInstance* instance, const No
   add_nvidia_driver_props(props, node);
   if (gpu.cc_major && gpu.cc_minor) {
     props["Capability"] = std::to_string(*gpu.cc_major) + "." + std::to_string(*gpu.cc_minor);
-    if (auto cores = cores_per_sm(*gpu.cc_major, *gpu.cc_minor)) props["CoresPerCU"] = std::to_string(*cores);
+    props["CoresPerCU"] = std::to_string(cores_per_sm(*gpu.cc_major, *gpu.cc_minor));
   }
   if (instance) {
     // A MIG device's name as NVML gives it: "<parent> MIG <profile>".
@@ -79,7 +76,7 @@ Props nvidia_props(const NodeGpu& gpu, const NodeMigInstance* instance, const No
     add_memory_and_units(props, instance->memory_bytes, instance->multiprocessors);
   } else {
     props["DeviceName"] = classad_string(str(gpu.name));
-    if (auto uuid = str(gpu.uuid); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
+    if (auto uuid = bare_uuid(str(gpu.uuid)); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
     add_memory_and_units(props, gpu.memory_bytes, gpu.multiprocessors);
   }
   return props;
@@ -92,7 +89,7 @@ Props amd_props(const NodeGpu& gpu, const NodeModel& node) {
   Props props;
   add_common_gpu_props(props, gpu);
   props["DeviceName"] = classad_string(str(gpu.name));
-  if (auto uuid = str(gpu.uuid); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
+  if (auto uuid = bare_uuid(str(gpu.uuid)); !uuid.empty()) props["DeviceUuid"] = classad_string(uuid);
   add_memory_and_units(props, gpu.memory_bytes, gpu.multiprocessors);
   std::string gfx = str(gpu.gfx);
   if (!gfx.empty()) {
@@ -105,7 +102,16 @@ Props amd_props(const NodeGpu& gpu, const NodeModel& node) {
     if (target.find(":xnack+") != std::string::npos) props["xNACK"] = "1";
     else if (target.find(":xnack-") != std::string::npos) props["xNACK"] = "0";
   }
-  if (auto raw = driver_raw(node.driver("amd")); !raw.empty()) props["AmdDriverVersion"] = classad_string(raw);
+  // HTCondor's HIP path: Rocm is the major version of the HIP library it
+  // loaded, AmdDriverVersion hipDriverGetVersion() as "major.minor.patch".
+  // The amdgpu kernel module's version is neither, so without a HIP version
+  // both are left out.
+  if (const NodeDriver* amd = node.driver("amd"); amd && amd->hip_version && amd->hip_version->parts.size() >= 2) {
+    const auto& p = amd->hip_version->parts;
+    props["Rocm"] = std::to_string(p[0]);
+    props["AmdDriverVersion"] =
+        classad_string(std::to_string(p[0]) + "." + std::to_string(p[1]) + "." + std::to_string(p.size() > 2 ? p[2] : 0));
+  }
   return props;
 }
 
@@ -120,7 +126,10 @@ std::string attribute_of(std::string id) {
 }  // namespace
 
 std::string render_classad(const NodeModel& node, const NodeVisible& visible) {
-  std::vector<std::pair<std::string, Props>> devices;  // id, properties
+  // condor_gpu_discovery lists the CUDA devices first, in CUDA order, then the
+  // NVML-only ones (MIG instances) in the order of a std::map keyed by UUID.
+  std::vector<std::string> cuda_ids, mig_ids;
+  std::map<std::string, Props> devices;  // keyed by id: the nested ads come out sorted
   for (const auto& d : visible.devices) {
     const NodeGpu* gpu = gpu_at(node, d);
     if (!gpu) continue;
@@ -129,18 +138,23 @@ std::string render_classad(const NodeModel& node, const NodeVisible& visible) {
     const NodeMigInstance* instance = d.kind == "mig" ? instance_of(*gpu, uuid) : nullptr;
     // Without a UUID, condor_gpu_discovery falls back to the runtime index.
     std::string id = !uuid.empty() ? uuid : (vendor == "nvidia" ? "CUDA" : "GPU") + dash_or(d.runtime_index);
-    devices.emplace_back(id, vendor == "nvidia" ? nvidia_props(*gpu, instance, node) : amd_props(*gpu, node));
-    add_health_classad_props(devices.back().second, *gpu, node);
+    if (devices.count(id)) continue;
+    (instance ? mig_ids : cuda_ids).push_back(id);
+    auto props = vendor == "nvidia" ? nvidia_props(*gpu, instance, node) : amd_props(*gpu, node);
+    add_health_classad_props(props, *gpu, node);
+    devices.emplace(id, std::move(props));
   }
   if (devices.empty()) return "DetectedGPUs=0\n";
+  std::sort(mig_ids.begin(), mig_ids.end());
 
   std::string ids;
-  for (const auto& [id, props] : devices) ids += (ids.empty() ? "" : ", ") + id;
+  for (const auto* list : {&cuda_ids, &mig_ids})
+    for (const auto& id : *list) ids += (ids.empty() ? "" : ", ") + id;
   std::string out = "DetectedGPUs=" + classad_string(ids) + "\n" + health_classad_node(node);
 
   // Properties with one value on every device go into Common.
   Props common;
-  for (const auto& [key, value] : devices.front().second) {
+  for (const auto& [key, value] : devices.begin()->second) {
     bool shared = std::all_of(devices.begin(), devices.end(), [&](const auto& dev) {
       auto it = dev.second.find(key);
       return it != dev.second.end() && it->second == value;

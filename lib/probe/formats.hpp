@@ -25,7 +25,7 @@ struct NfdOptions {
   bool is_default() const { return names == "gpukit" && !mig_strategy && !expiry; }
 };
 
-// `format` is one of json, table, classad, nfd, gres. Uses the document's gpus, drivers
+// `format` is one of json, table, classad, nfd, gres, cric. Uses the document's gpus, drivers
 // and visible sections (the visible subset for classad, as condor_gpu_discovery does).
 // `nfd` other than the default with another format is a usage error.
 Result<std::string> render_probe(const Document& document, const std::string& format, const NfdOptions& nfd = {});
@@ -34,5 +34,7 @@ std::string render_probe_table(const NodeModel& node, const NodeVisible& visible
 std::string render_classad(const NodeModel& node, const NodeVisible& visible);
 Result<std::string> render_nfd(const NodeModel& node, const NfdOptions& options = {});
 std::string render_gres(const NodeModel& node);
+// The architectures entry of a CRIC (PanDA) queue for this node (format_cric.cpp).
+std::string render_cric(const NodeModel& node);
 
 }  // namespace gpukit

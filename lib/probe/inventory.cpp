@@ -188,6 +188,7 @@ Inventory assemble_inventory(const std::vector<VendorInventory>& vendors, const 
               {"cuda_version", v.cuda_version ? version_json(*v.cuda_version, true) : json(nullptr)},
               {"library_version", v.library_version ? version_json(*v.library_version) : json(nullptr)},
               {"missing_symbols", v.missing_symbols}};
+    if (v.hip_version) d["hip_version"] = version_json(*v.hip_version);
     inv.drivers[v.vendor] = std::move(d);
   }
   // Intel has no vendor layer: the PCI scan is what there is.

@@ -77,6 +77,7 @@ struct VendorInventory {
   std::optional<VersionInfo> driver_version;   // kernel driver ("550.54.14")
   std::optional<VersionInfo> cuda_version;     // NVIDIA: the driver's CUDA version ("12.4")
   std::optional<VersionInfo> library_version;  // NVML / amd_smi version
+  std::optional<VersionInfo> hip_version;      // AMD: HIP of the ROCm install ("6.2.41133"), as hipDriverGetVersion
   std::string source;                          // "nvml", "procfs", "kfd", ...
   std::vector<std::string> missing_symbols;
   std::vector<GpuRecord> gpus;

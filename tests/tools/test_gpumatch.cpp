@@ -187,7 +187,66 @@ TEST_CASE("gpumatch: the requirement as HTCondor submit commands, a Kubernetes f
     }
   auto flags = gpumatch({"--gpus", "1", "--min-cc", "8.0", "--gpu-memory", "16GiB", "--emit", "condor"});
   CHECK(flags.exit_code == 0);
-  CHECK(flags.out.find("gpus_minimum_memory = 16384\n") != std::string::npos);
+  // Units written: sites with SUBMIT_REQUEST_MISSING_UNITS refuse bare numbers.
+  CHECK(flags.out.find("gpus_minimum_memory = 16384MB\n") != std::string::npos);
+  CHECK(flags.out.find("request_memory = ") == std::string::npos);
+}
+
+TEST_CASE("gpumatch: --emit condor keeps MIG profiles and slices, on the attributes condor advertises for MIG instances") {
+  auto r = gpumatch({"--gpus", "1", "--vendor", "nvidia", "--mig-profile", "3g.20gb", "--mig-profile", "1g.10gb+me",
+                     "--mig-min-slice", "2", "--emit", "condor"});
+  REQUIRE(r.exit_code == 0);
+  const std::string is_mig = "(DeviceUuid =!= undefined && regexp(\"^MIG-\", DeviceUuid))";
+  // mig allow: whole GPUs pass, MIG instances must be of a listed profile and have 2+ slices.
+  CHECK(r.out.find("require_gpus = (!" + is_mig + " || regexp(\" MIG (3g\\\\.20gb|1g\\\\.10gb\\\\+me)$\", DeviceName)) && (!" +
+                   is_mig + " || regexp(\" MIG [2-9]g\\\\.\", DeviceName)) && ") != std::string::npos);
+  CHECK(r.out.find("Not expressible") == std::string::npos);
+  auto req = gpumatch({"--require", example("mig-inference"), "--emit", "condor"});
+  REQUIRE(req.exit_code == 0);
+  CHECK(req.out.find("require_gpus = " + is_mig + " && (regexp(\" MIG (1g\\\\.10gb|2g\\\\.20gb)$\", DeviceName)) && ") !=
+        std::string::npos);
+  auto forbid = gpumatch({"--gpus", "1", "--mig", "forbid", "--mig-profile", "3g.20gb", "--emit", "condor"});
+  REQUIRE(forbid.exit_code == 0);
+  CHECK(forbid.out.find("require_gpus = !" + is_mig + "\n") != std::string::npos);
+}
+
+TEST_CASE("gpumatch: --emit panda writes the task's gpu_spec and lists what PanDA cannot say") {
+  for (const std::string job : {"adept", "mig-inference", "amd-fp64", "cpu-job"}) {
+    auto r = gpumatch({"--require", example(job), "--emit", "panda"});
+    CHECK(r.exit_code == 0);
+    CHECK(compare_golden("match/emit." + job + ".panda.txt", r.out) == "");
+  }
+  auto strict = gpumatch({"--gpus", "1", "--cuda-runtime", "12.4", "--no-minor-version-compatibility", "--emit", "panda"});
+  REQUIRE(strict.exit_code == 0);
+  CHECK(strict.out.find("\n{\"gpu_spec\":{\"version\":\">=12.4\"}}\n") != std::string::npos);
+  CHECK(strict.out.find("prun --architecture (it carries no version): &*\n") != std::string::npos);
+}
+
+TEST_CASE("gpumatch: --condor-share plans on shared GPUs as condor_gpu_discovery -divide / -repeat") {
+  const std::vector<std::string> base = {"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--cores-per-gpu", "4",
+                                         "--memory-per-core", "2GiB", "--gpu-memory", "30GiB", "--plan", "--format", "condor"};
+  auto args = base;
+  args.insert(args.end(), {"--condor-share", "divide:2"});
+  auto d = gpumatch(args);
+  REQUIRE(d.exit_code == 0);
+  CHECK(d.out.find("GPU_DISCOVERY_EXTRA = $(GPU_DISCOVERY_EXTRA) -uuid -divide 2\n") != std::string::npos);
+  CHECK(d.out.find(", gpus=16\n") != std::string::npos);  // 8 H100 x 2 shares of 40 GiB
+  // A third of an 80 GiB H100 cannot hold 30 GiB: no share fits.
+  args = base;
+  args.insert(args.end(), {"--condor-share", "divide:3"});
+  CHECK(gpumatch(args).exit_code == 1);
+  args = base;
+  args.insert(args.end(), {"--condor-share", "repeat:3"});
+  auto r = gpumatch(args);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("-uuid -repeat 3\n") != std::string::npos);
+  CHECK(r.out.find(", gpus=24\n") != std::string::npos);
+  args = base;
+  args.insert(args.end(), {"--condor-share", "halves"});
+  check_usage_error(gpumatch(args), "gpumatch: --condor-share: \"halves\" is not repeat:N or divide:N with N from 2 to 64");
+  check_usage_error(gpumatch({"--input", node("nvidia_h100x8_cuda130"), "--gpus", "1", "--plan", "--format", "slurm",
+                              "--condor-share", "repeat:2"}),
+                    "gpumatch: --condor-share: --condor-share shapes an HTCondor slot plan: give it with --plan --format condor");
 }
 
 TEST_CASE("gpumatch: requirements from standard input and command-line shortcuts") {

@@ -65,7 +65,7 @@ TEST_CASE("gpuprobe: an unknown format is exit 2 listing the accepted ones") {
   auto r = run_tool("gpuprobe", {"--format", "yaml"}, quiet_node());
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
-  CHECK(r.err.find("gpuprobe: --format: yaml not in {json,table,classad,nfd,gres}") == 0);
+  CHECK(r.err.find("gpuprobe: --format: yaml not in {json,table,classad,nfd,gres,cric}") == 0);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 

@@ -16,7 +16,7 @@ using namespace gpukit;
 namespace {
 
 const char* const documents[] = {"nvidia_h100x8", "nvidia_a100_mig", "nvidia_mixed", "amd_mi250x", "cpu_only"};
-const char* const formats[] = {"table", "classad", "nfd", "gres"};
+const char* const formats[] = {"table", "classad", "nfd", "gres", "cric"};
 
 Document load(const std::string& name) {
   std::string path = test::fixture("documents/" + name + ".json");
@@ -85,7 +85,7 @@ TEST_CASE("formats: render_probe names the accepted formats for an unknown one")
   auto r = render_probe(load("cpu_only"), "yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ExitCode::usage);
-  CHECK(r.error().what() == "--format: unknown format 'yaml'; accepted: json, table, classad, nfd, gres");
+  CHECK(r.error().what() == "--format: unknown format 'yaml'; accepted: json, table, classad, nfd, gres, cric");
   Document d = load("cpu_only");
   CHECK(render(d, "json") == d.dump());
 }
@@ -94,38 +94,53 @@ TEST_CASE("formats: classad lists full UUIDs, MIG instances instead of parents, 
   std::string ad = render(load("nvidia_a100_mig"), "classad");
   auto l = lines(ad);
   REQUIRE(l.size() == 4);
-  // The visible section selects the 3g.20gb instance and the whole GPU 1.
+  // The visible section selects the 3g.20gb instance and the whole GPU 1. As
+  // condor_gpu_discovery: CUDA devices first, then NVML's MIG instances.
   CHECK(l[0] ==
-        "DetectedGPUs=\"MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9, GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11\"");
+        "DetectedGPUs=\"GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11, MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9\"");
   // Capability and the rest are copied from the MIG parent, so they are common.
   CHECK(l[1] == "Common=[ Capability=8.0; ClockMhz=1410.00; CoresPerCU=64; DriverVersion=12.40; ECCEnabled=true; "
                 "MaxSupportedVersion=12040; NvidiaDriver=\"550.54.14\"; ]");
-  CHECK(l[2].rfind("MIG_0caf1ce3_fcd4_59da_8564_764000e3ace9=[ id=\"MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9\"; ", 0) == 0);
-  CHECK(l[2].find("DeviceName=\"NVIDIA A100-SXM4-40GB MIG 3g.20gb\"; ") != std::string::npos);
-  CHECK(l[2].find("GlobalMemoryMb=19968; ") != std::string::npos);
-  CHECK(l[2].find("ComputeUnits=42; ") != std::string::npos);
-  CHECK(l[3].rfind("GPU_6e3a4c5d_7f80_4b9c_ad0e_1f2a3b4c5d11=[ id=\"GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11\"; ", 0) == 0);
-  CHECK(l[3].find("DevicePciBusId=\"0000:0F:00.0\"; ") != std::string::npos);
+  // Nested ads in id order (condor keeps them in a std::map).
+  CHECK(l[2].rfind("GPU_6e3a4c5d_7f80_4b9c_ad0e_1f2a3b4c5d11=[ id=\"GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11\"; ", 0) == 0);
+  CHECK(l[2].find("DevicePciBusId=\"0000:0F:00.0\"; ") != std::string::npos);
+  // CUDA's UUID has no GPU- prefix; NVML's MIG UUID keeps its MIG- prefix.
+  CHECK(l[2].find("DeviceUuid=\"6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11\"; ") != std::string::npos);
+  CHECK(l[3].rfind("MIG_0caf1ce3_fcd4_59da_8564_764000e3ace9=[ id=\"MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9\"; ", 0) == 0);
+  CHECK(l[3].find("DeviceName=\"NVIDIA A100-SXM4-40GB MIG 3g.20gb\"; ") != std::string::npos);
+  CHECK(l[3].find("DeviceUuid=\"MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9\"; ") != std::string::npos);
+  CHECK(l[3].find("GlobalMemoryMb=19968; ") != std::string::npos);
+  CHECK(l[3].find("ComputeUnits=42; ") != std::string::npos);
   CHECK(ad.find("GPU-4c1e2a3b") == std::string::npos);  // the MIG parent is no device
 
-  // Without a visible section every device is listed.
+  // Without a visible section every device is listed; MIG instances sorted by UUID.
   json root = load("nvidia_a100_mig").root();
   root.erase("visible");
   std::string all = render(with_root(root), "classad");
-  CHECK(lines(all)[0] == "DetectedGPUs=\"MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9, "
-                         "MIG-207f657b-6f50-5c1a-94f0-01d07ff4cdb0, GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11\"");
+  CHECK(lines(all)[0] == "DetectedGPUs=\"GPU-6e3a4c5d-7f80-4b9c-ad0e-1f2a3b4c5d11, "
+                         "MIG-0caf1ce3-fcd4-59da-8564-764000e3ace9, MIG-207f657b-6f50-5c1a-94f0-01d07ff4cdb0\"");
 }
 
-TEST_CASE("formats: classad keeps AMD's gfx target out of Capability") {
+TEST_CASE("formats: classad keeps AMD's gfx target out of Capability, and reports HIP's version, not amdgpu's") {
   std::string ad = render(load("amd_mi250x"), "classad");
   CHECK(ad.find("Capability") == std::string::npos);
   CHECK(ad.find("GfxTarget=\"gfx90a\"; ") != std::string::npos);
   CHECK(ad.find("TargetId=\"gfx90a:sramecc+:xnack-\"; ") != std::string::npos);
   CHECK(ad.find("xNACK=0; ") != std::string::npos);
   CHECK(ad.find("WarpSize=64; ") != std::string::npos);
-  CHECK(ad.find("AmdDriverVersion=\"6.8.5\"; ") != std::string::npos);
+  // hipDriverGetVersion's major.minor.patch, as condor's HIP path prints it.
+  CHECK(ad.find("AmdDriverVersion=\"6.2.41133\"; ") != std::string::npos);
+  CHECK(ad.find("Rocm=6; ") != std::string::npos);
+  CHECK(ad.find("6.8.5") == std::string::npos);  // the amdgpu module version is no HIP version
+  CHECK(ad.find("DeviceUuid=\"8e0f2a4b6c8d0e75\"; ") != std::string::npos);
   CHECK(lines(ad)[0] == "DetectedGPUs=\"GPU-8e0f2a4b6c8d0e75, GPU-8e0f2a4b6c8d0e76, GPU-a1c3e5f7092b4d87, "
                         "GPU-a1c3e5f7092b4d88\"");
+  // Without a HIP version both attributes are left out.
+  json root = load("amd_mi250x").root();
+  root["drivers"]["amd"].erase("hip_version");
+  std::string bare = render(with_root(root), "classad");
+  CHECK(bare.find("AmdDriverVersion") == std::string::npos);
+  CHECK(bare.find("Rocm") == std::string::npos);
   CHECK(render(load("cpu_only"), "classad") == "DetectedGPUs=0\n");
 }
 
@@ -134,8 +149,41 @@ TEST_CASE("formats: classad puts everything in Common for a single device, as co
   root["visible"]["devices"] = json::array({root["visible"]["devices"][5]});
   auto l = lines(render(with_root(root), "classad"));
   REQUIRE(l.size() == 3);
-  CHECK(l[1].find("DeviceUuid=\"GPU-d94bafb7-a0be-4162-d345-6f7a8b9cad06\"; ") != std::string::npos);
+  CHECK(l[1].find("DeviceUuid=\"d94bafb7-a0be-4162-d345-6f7a8b9cad06\"; ") != std::string::npos);
   CHECK(l[2] == "GPU_d94bafb7_a0be_4162_d345_6f7a8b9cad06=[ id=\"GPU-d94bafb7-a0be-4162-d345-6f7a8b9cad06\"; ]");
+}
+
+TEST_CASE("formats: classad string literals cannot be ended or broken by a device name") {
+  json root = load("nvidia_h100x8").root();
+  root["gpus"][5]["name"] = "H100 \"x\" \\ end\nDetectedGPUs=1";
+  root["visible"]["devices"] = json::array({root["visible"]["devices"][5]});
+  auto l = lines(render(with_root(root), "classad"));
+  REQUIRE(l.size() == 3);
+  CHECK(l[1].find(R"(DeviceName="H100 \"x\" \\ end\012DetectedGPUs=1"; )") != std::string::npos);
+}
+
+TEST_CASE("formats: cric is the architectures entry PanDA's brokerage reads") {
+  json cric = json::parse(render(load("nvidia_a100_mig"), "cric"));
+  REQUIRE(cric["architectures"].size() == 2);
+  const json& cpu = cric["architectures"][0];
+  CHECK(cpu["type"] == "cpu");
+  CHECK(cpu["arch"] == json::array({"x86_64"}));
+  CHECK(cpu["vendor"] == json::array({"amd"}));
+  CHECK(cpu["instr"] == json::array({"sse4_2", "avx", "avx2", "fma"}));
+  const json& gpu = cric["architectures"][1];
+  CHECK(gpu["type"] == "gpu");
+  CHECK(gpu["vendor"] == json::array({"nvidia"}));
+  CHECK(gpu["model"] == json::array({"a100", "nvidia a100-sxm4-40gb"}));
+  CHECK(gpu["version"] == "12.4");  // the driver's CUDA version, which a task's ">=12.0" is compared with
+
+  json amd = json::parse(render(load("amd_mi250x"), "cric"));
+  CHECK(amd["architectures"][1]["model"] == json::array({"mi250x", "amd instinct mi250x"}));
+  CHECK(amd["architectures"][1]["version"] == "6.2.41133");
+  json mixed = json::parse(render(load("nvidia_mixed"), "cric"));
+  CHECK(mixed["architectures"][1]["model"] == json::array({"l4", "nvidia l4", "h100", "nvidia h100 pcie"}));
+  // A CPU-only node has no GPU entry.
+  json none = json::parse(render(load("cpu_only"), "cric"));
+  CHECK(none["architectures"].size() == 1);
 }
 
 TEST_CASE("formats: every nfd label is a valid Kubernetes label") {

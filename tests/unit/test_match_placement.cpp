@@ -253,13 +253,13 @@ TEST_CASE("match emit: HTCondor submit commands") {
   CHECK(emit_condor(j) ==
         "# HTCondor submit commands written by gpumatch --emit condor\n"
         "request_cpus = 8\n"
-        "request_memory = 16384\n"
+        "request_memory = 16384MB\n"
         "request_gpus = 2\n"
         "gpus_minimum_capability = 8.0\n"
         "gpus_maximum_capability = 9.0\n"
-        "gpus_minimum_memory = 40960\n"
+        "gpus_minimum_memory = 40960MB\n"
         "gpus_minimum_runtime = 12.0\n"
-        "require_gpus = (DeviceUuid =?= undefined || !regexp(\"^MIG-\", DeviceUuid))\n"
+        "require_gpus = !(DeviceUuid =!= undefined && regexp(\"^MIG-\", DeviceUuid))\n"
         "# Not expressible in submit commands, checked on the node by gpumatch: min_fp64_tflops\n");
   j.minor_version_compatibility = false;
   CHECK(emit_condor(j).find("gpus_minimum_runtime = 12.4\n") != std::string::npos);

@@ -13,9 +13,9 @@ int main(int argc, char** argv) {
   app.add_option("--payload", o.payloads, "An executable or GPU library to inspect (repeatable)")->type_name("FILE");
   app.add_flag("--plan", o.plan, "Plan the node's slots for this GPU job profile and CPU-only jobs");
   app.add_option("--emit", o.emit,
-                 "Print the requirement as HTCondor submit commands (condor), a Kubernetes pod fragment (k8s) or a "
-                 "DRA ResourceClaimTemplate (k8s-dra)")
-      ->check(CLI::IsMember({"condor", "k8s", "k8s-dra"}));
+                 "Print the requirement as HTCondor submit commands (condor), a Kubernetes pod fragment (k8s), a "
+                 "DRA ResourceClaimTemplate (k8s-dra) or a PanDA task architecture (panda)")
+      ->check(CLI::IsMember({"condor", "k8s", "k8s-dra", "panda"}));
   app.add_option("--job", o.job, "With --jobs and --format env: the job whose placement to print")->type_name("NAME");
   app.add_flag("--strict", o.strict, "Count rules whose outcome is unknown as failures");
   app.add_option("--cpu-job-cores", o.cpu_job_cores, "With --plan: cores per CPU-only job")->capture_default_str();
@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"off", "nvml"}))->capture_default_str();
   app.add_option("--share", o.share, "With --format slurm: share each whole GPU as shard:N or mps:N (N a multiple of 100)")
       ->type_name("KIND:N");
+  app.add_option("--condor-share", o.condor_share,
+                 "With --plan --format condor: offer each GPU N times, as condor_gpu_discovery -repeat N / -divide N")
+      ->type_name("repeat:N|divide:N");
 
   auto& f = o.flags;
   auto* req = "Requirement shortcuts (override --require keys)";

@@ -6,7 +6,7 @@
 int main(int argc, char** argv) {
   gpukit::ProbeOptions options;
   CLI::App app{"Inventory of this node: CPU, memory, NUMA, GPUs, MIG, drivers, visible devices", "gpuprobe"};
-  gpukit::add_common_options(app, options.common, {"gpuprobe", {"json", "table", "classad", "nfd", "gres"}, 5.0});
+  gpukit::add_common_options(app, options.common, {"gpuprobe", {"json", "table", "classad", "nfd", "gres", "cric"}, 5.0});
   app.add_flag("--no-catalogue", options.no_catalogue, "Do not attach hardware-catalogue entries to the GPUs");
   app.add_flag("--health", options.health,
                "Check each GPU's health (row remapping, retired pages, ECC, PCIe link, clocks, ...); exit 1 when a "

@@ -106,6 +106,37 @@ std::optional<int> read_noretry() {
   return static_cast<int>(*v);
 }
 
+// HIP_VERSION_MAJOR/MINOR/PATCH from ROCm's bin/.hipVersion (Debian:
+// /usr/share/hip/version), the numbers hipDriverGetVersion() encodes and
+// HTCondor's HIP discovery prints as AmdDriverVersion.
+std::optional<VersionInfo> read_hip_version() {
+  std::vector<std::string> candidates;
+  if (const char* rocm = std::getenv("ROCM_PATH"); rocm && *rocm) candidates.push_back(std::string(rocm) + "/bin/.hipVersion");
+  candidates.push_back("/opt/rocm/bin/.hipVersion");
+  candidates.push_back("/usr/share/hip/version");
+  for (const auto& path : candidates) {
+    auto text = read_text_file(fs_path(path));
+    if (!text) continue;
+    std::string major, minor, patch;
+    std::size_t at = 0;
+    while (at < text->size()) {
+      std::size_t end = text->find('\n', at);
+      std::string line = text->substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at = end == std::string::npos ? text->size() : end + 1;
+      auto value = [&](const char* key) {
+        std::string k = std::string(key) + "=";
+        return line.rfind(k, 0) == 0 ? line.substr(k.size()) : std::string();
+      };
+      if (auto v = value("HIP_VERSION_MAJOR"); !v.empty()) major = v;
+      if (auto v = value("HIP_VERSION_MINOR"); !v.empty()) minor = v;
+      if (auto v = value("HIP_VERSION_PATCH"); !v.empty()) patch = v.substr(0, v.find_first_not_of("0123456789"));
+    }
+    auto digits = [](const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; };
+    if (digits(major) && digits(minor)) return make_version(major + "." + minor + (digits(patch) ? "." + patch : ""));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 VendorInventory probe_amd(double timeout_s) {
@@ -145,6 +176,7 @@ VendorInventory probe_amd(double timeout_s) {
   }
 
   inv.status = {VendorState::ok, ""};
+  inv.hip_version = read_hip_version();
   const std::string kfd_dev = fs_path("/dev/kfd");
   if (access(kfd_dev.c_str(), R_OK | W_OK) != 0) {
     // The GPUs exist but this process cannot open them (not in the render/video
