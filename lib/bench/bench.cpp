@@ -180,6 +180,21 @@ std::string render(Document& doc, json section, const std::string& format, const
   return doc.dump();
 }
 
+// --hepscore-config: the hep-score configuration under which hep-score's own
+// arithmetic on the --format hepscore summary gives this section's score.
+Status write_hepscore_config(const json& section, const hep::Reference& reference, const BenchOptions& o) {
+  if (o.hepscore_config.empty()) return {};
+  std::vector<std::string> workloads;
+  const auto measured = hep_measurements(section);
+  for (const auto& d : measured)
+    for (const auto& w : d.workloads)
+      if (std::find(workloads.begin(), workloads.end(), w.workload) == workloads.end()) workloads.push_back(w.workload);
+  hep::HepscoreConfigInfo info;
+  info.version = section["generator"]["version"].get<std::string>();
+  info.devices = std::max<std::size_t>(measured.size(), 1);
+  return write_file_atomic(o.hepscore_config, hep::hepscore_config_yaml(reference, workloads, info));
+}
+
 // --rescore: the input's bench section scored against another reference.
 Result<int> rescore_document(BenchOptions& o) {
   auto reference = load_reference(o.reference);
@@ -193,6 +208,7 @@ Result<int> rescore_document(BenchOptions& o) {
     return usage_error("the input document has no bench section with devices", o.common.input.value_or("stdin"));
   json section = *bench;
   if (auto st = score_bench_section(section, *reference); !st) return st.error();
+  if (auto st = write_hepscore_config(section, *reference, o); !st) return st.error();
   if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
   return static_cast<int>(ExitCode::success);
 }
@@ -252,6 +268,7 @@ Result<int> run_bench(BenchOptions& o) {
   annotate_hep_results(section);
   if (auto st = score_bench_section(section, *reference); !st) return st.error();
   const bool failed = section["status"] == "failed";
+  if (auto st = write_hepscore_config(section, *reference, o); !st) return st.error();
   if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
 
   bool timed_out = false;

@@ -26,6 +26,7 @@ struct BenchOptions {
   bool no_node = false;                // skip the all-devices-at-once run
   std::string reference;               // --reference: HEP score reference file ("" = the default one)
   bool rescore = false;                // --rescore: recompute the scores of the input's bench section only
+  std::string hepscore_config;         // --hepscore-config: where the hep-score YAML goes ("" = nowhere)
 };
 
 struct RunConfig {

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Seed of the random inputs (default: from the clock)");
   app.add_option("--reference", o.reference, "Reference file of the HEP scores (default: the provisional CPU reference)")
       ->type_name("FILE");
+  app.add_option("--hepscore-config", o.hepscore_config,
+                 "Also write the hep-score YAML configuration (ref_scores, weights) that reproduces this run's score from --format hepscore")
+      ->type_name("FILE");
   app.add_flag("--rescore", o.rescore, "Rewrite only the scores of the input document's bench section (with --reference)");
   app.add_flag("--no-node", o.no_node, "Do not run every GPU at once for the node figures");
   return gpukit::tool_main(app, o.common, argc, argv, [&] { return gpukit::run_bench(o); });
