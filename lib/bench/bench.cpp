@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include "bench/progress.hpp"
@@ -10,6 +11,7 @@
 #include "bench/runner.hpp"
 #include "bench/scoring.hpp"
 #include "bench/selection.hpp"
+#include "bench/storage_fs.hpp"
 #include "compute/registry.hpp"
 #include "core/io.hpp"
 #include "core/units.hpp"
@@ -142,6 +144,16 @@ Result<RunConfig> make_run_config(const BenchOptions& o) {
   auto names = select_workloads(o.workloads);
   if (!names) return names.error();
   c.workloads = *names;
+  c.storage.scratch_given = !o.scratch.empty();
+  const char* tmpdir = std::getenv("TMPDIR");
+  c.storage.scratch = !o.scratch.empty() ? o.scratch : tmpdir && *tmpdir ? tmpdir : "/tmp";
+  c.storage.allow_network = o.allow_network_scratch;
+  if (!o.max_storage.empty()) {
+    auto m = parse_bytes(o.max_storage);
+    if (!m) return usage_error(m.error().message, "--max-storage");
+    if (*m < 4096) return usage_error("must be at least 4KiB", "--max-storage");
+    c.storage.max_bytes = *m;
+  }
   const bool hep = std::any_of(c.workloads.begin(), c.workloads.end(), [](const std::string& w) {
     return std::any_of(workload_registry().begin(), workload_registry().end(),
                        [&](const WorkloadEntry& e) { return e.name == w && e.family == "hep"; });
@@ -178,6 +190,20 @@ std::string render(Document& doc, json section, const std::string& format, const
   }
   doc.set_section("bench", std::move(section));
   return doc.dump();
+}
+
+// The storage workloads' scratch directory, checked before anything runs: a
+// --scratch that cannot be used is bad input; a default one that cannot be
+// used ($TMPDIR on a network filesystem) skips the storage workloads, saying why.
+Status check_storage_scratch(RunConfig& c) {
+  const bool storage = std::any_of(c.workloads.begin(), c.workloads.end(),
+                                   [](const std::string& w) { return w.rfind("storage_", 0) == 0; });
+  if (!storage) return {};
+  auto fs = check_scratch(c.storage.scratch, c.storage.allow_network, "--scratch");
+  if (fs) return {};
+  if (c.storage.scratch_given) return fs.error();
+  c.storage.unusable = "the default scratch directory cannot be used: " + fs.error().what();
+  return {};
 }
 
 // --hepscore-config: the hep-score configuration under which hep-score's own
@@ -219,6 +245,7 @@ Result<int> run_bench(BenchOptions& o) {
   if (o.rescore) return rescore_document(o);
   auto config = make_run_config(o);
   if (!config) return config.error();
+  if (auto st = check_storage_scratch(*config); !st) return st.error();
   // A bad reference file is bad input: say so before anything is measured.
   auto reference = load_reference(o.reference);
   if (!reference) return reference.error();

@@ -23,6 +23,8 @@ const std::vector<WorkloadEntry>& workload_registry() {
       }
     e.push_back({"launch_latency", "launch", [] { return make_launch_workload(); }});
     e.push_back({"memtest", "memtest", [] { return make_memtest_workload(); }});
+    for (const char* kind : {"write", "read", "randread", "metadata"})
+      e.push_back({std::string("storage_") + kind, "storage", [kind] { return make_storage_workload(kind); }, true});
     for (const auto& w : hep::hep_workload_names())
       for (hep::Precision p : hep::hep_workload_precisions(w)) {
         const std::string precision = hep::precision_name(p);
@@ -58,7 +60,7 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
           (hep_workload && all[i].name.rfind(t + "_", 0) == 0))
         chosen[i] = matched = true;
     if (!matched) {
-      std::string known = "micro, hep, stream, fma, transfer, launch, memtest";
+      std::string known = "micro, hep, stream, fma, transfer, launch, memtest, storage";
       for (const auto& w : hep::hep_workload_names()) known += ", " + w;
       known += ", mlp_infer_blas";
       for (const auto& w : all) known += ", " + w.name;

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-w,--workload", o.workloads,
-                 "Workloads or groups (micro, hep, stream, fma, transfer, launch, memtest, me_eemumu, em_shower, track_fit, mlp_infer); default: all")
+                 "Workloads or groups (micro, hep, stream, fma, transfer, launch, memtest, storage, me_eemumu, em_shower, track_fit, mlp_infer); default: all")
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-r,--repetitions", o.repetitions, "Timed repetitions; the figure is their median")
@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Seed of the random inputs (default: from the clock)");
   app.add_option("--reference", o.reference, "Reference file of the HEP scores (default: the provisional CPU reference)")
       ->type_name("FILE");
+  app.add_option("--scratch", o.scratch, "Directory the storage workloads write in (default: $TMPDIR, else /tmp)")
+      ->type_name("DIR");
+  app.add_option("--max-storage", o.max_storage,
+                 "Most bytes the storage workloads write at once (default: 10% of the free space, at most 4GiB)")
+      ->type_name("SIZE");
+  app.add_flag("--allow-network-scratch", o.allow_network_scratch,
+               "Let the storage workloads run on a network filesystem (NFS, Lustre, GPFS, CephFS, ...)");
   app.add_option("--hepscore-config", o.hepscore_config,
                  "Also write the hep-score YAML configuration (ref_scores, weights) that reproduces this run's score from --format hepscore")
       ->type_name("FILE");

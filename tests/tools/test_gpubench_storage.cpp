@@ -1,0 +1,94 @@
+// gpubench's storage workloads end to end: the node section, the formats, the
+// schema, the deadline in the middle of a run and a refused scratch directory;
+// after every run the scratch directory is empty (issue 16). The full disk and
+// the read-only directory need mounts: storage_scratch.sh.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "test_support.hpp"
+
+using gpukit::test::RunOptions;
+using gpukit::test::run_tool;
+using json = nlohmann::json;
+
+namespace {
+
+const json* node_result(const json& doc, const std::string& workload) {
+  for (const auto& r : doc["bench"]["node"]["results"])
+    if (r["workload"] == workload) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("gpubench storage: four node figures on the scratch directory, which is empty after") {
+  const std::string dir = gpukit::test::temp_dir();
+  auto r = run_tool("gpubench", {"--device", "cpu", "--workload", "storage", "--quick", "--scratch", dir,
+                                 "--max-storage", "16MiB", "-q"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(gpukit::test::validate_document(doc) == "");
+  CHECK(doc["bench"]["devices"][0]["results"].empty());  // a node workload, on no device
+  for (const auto& [w, unit] : std::vector<std::pair<std::string, std::string>>{
+           {"storage_write", "GB/s"}, {"storage_read", "GB/s"}, {"storage_randread", "IOPS"}, {"storage_metadata", "ops/s"}}) {
+    const json* x = node_result(doc, w);
+    REQUIRE(x);
+    INFO(w, ": ", x->dump());
+    CHECK((*x)["status"] == "ok");
+    CHECK((*x)["unit"] == unit);
+    CHECK((*x)["value"].get<double>() > 0);
+    CHECK((*x)["validation"]["passed"] == true);
+    CHECK((*x)["problem_size"]["scratch"] == std::filesystem::canonical(dir).string());
+    CHECK((*x)["problem_size"]["filesystem"].is_string());
+    CHECK((*x)["problem_size"]["device"].is_string());
+  }
+  CHECK((*node_result(doc, "storage_randread"))["details"]["latency_us"]["p99"].get<double>() > 0);
+  CHECK((*node_result(doc, "storage_read"))["details"]["io"].is_string());
+  CHECK((*node_result(doc, "storage_metadata"))["details"]["rates_per_s"]["create"].get<double>() > 0);
+  CHECK(doc["bench"]["scores"]["node"].is_null());  // storage is not part of the HEP score
+  CHECK(std::filesystem::is_empty(dir));
+
+  auto csv = run_tool("gpubench", {"--rescore", "-i", "-", "-f", "csv"}, RunOptions{{}, {}, r.out});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.find("node,node,storage_randread,,ok,") != std::string::npos);
+  auto table = run_tool("gpubench", {"--rescore", "-i", "-", "-f", "table"}, RunOptions{{}, {}, r.out});
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find("storage_metadata") != std::string::npos);
+  CHECK(table.out.find("IOPS") != std::string::npos);
+}
+
+TEST_CASE("gpubench storage: a deadline in the middle of a run ends in exit 4 and leaves no file") {
+  const std::string dir = gpukit::test::temp_dir();
+  auto r = run_tool("gpubench", {"--device", "cpu", "--workload", "storage_write,storage_metadata", "--scratch", dir,
+                                 "--max-storage", "256MiB", "--timeout", "0.3", "-q"});
+  INFO(r.err);
+  CHECK(r.exit_code == 4);
+  const json doc = json::parse(r.out);
+  const json* w = node_result(doc, "storage_write");
+  REQUIRE(w);
+  CHECK((*w)["status"] == "failed");
+  CHECK((*w)["value"].is_null());
+  CHECK((*w)["reason"].get<std::string>().find("did not return within 0.3 s") != std::string::npos);
+  CHECK((*node_result(doc, "storage_metadata"))["status"] == "skipped");
+  CHECK(std::filesystem::is_empty(dir));
+}
+
+TEST_CASE("gpubench storage: a --scratch that cannot be used is exit 2 naming it; the default one is skipped") {
+  auto missing = run_tool("gpubench", {"--workload", "storage", "--scratch", "/nonexistent/scratch"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.out.empty());
+  CHECK(missing.err.find("--scratch /nonexistent/scratch") != std::string::npos);
+  RunOptions o;
+  o.env["TMPDIR"] = "/nonexistent/tmp";
+  auto fallback = run_tool("gpubench", {"--device", "cpu", "--workload", "storage_metadata", "--quick", "-q"}, o);
+  REQUIRE(fallback.exit_code == 0);
+  const json* m = node_result(json::parse(fallback.out), "storage_metadata");
+  REQUIRE(m);
+  CHECK((*m)["status"] == "skipped");
+  CHECK((*m)["reason"].get<std::string>().find("/nonexistent/tmp") != std::string::npos);
+  auto bad = run_tool("gpubench", {"--workload", "storage", "--max-storage", "12parsecs"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--max-storage") != std::string::npos);
+}
