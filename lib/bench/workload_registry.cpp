@@ -50,13 +50,13 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
   std::vector<bool> chosen(all.size(), false);
   for (const auto& t : tokens) {
     bool matched = false;
-    // Groups: "micro" (everything but the HEP workloads), "hep", a family, a HEP
+    // Groups: "micro" (the device micro-benchmarks: not HEP, not storage), "hep", a family, a HEP
     // workload by its name (all its precisions) or one entry.
     const auto& hep_names = hep::hep_workload_names();
     const bool hep_workload =
         std::find(hep_names.begin(), hep_names.end(), t) != hep_names.end() || t == "mlp_infer_blas";
     for (size_t i = 0; i < all.size(); ++i)
-      if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep") ||
+      if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep" && !all[i].node_only) ||
           (hep_workload && all[i].name.rfind(t + "_", 0) == 0))
         chosen[i] = matched = true;
     if (!matched) {

@@ -96,25 +96,69 @@ def hepscore(config, summary):
 
 def main():
     gpubench = sys.argv[1]
+    source = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(source, "..", "..", "share", "gpukit", "reference", "provisional-cpu-vm.json")) as f:
+        reference = json.load(f)
+    # Unequal weights and a scaling, so that both reach hep-score's arithmetic.
+    reference["scaling"] = 3.0
+    for name, weight in {"me_eemumu": 2.0, "em_shower": 1.5, "track_fit": 1.0, "mlp_infer": 0.5}.items():
+        if name in reference["workloads"]:
+            reference["workloads"][name]["weight"] = weight
     with tempfile.TemporaryDirectory() as tmp:
         doc_path = os.path.join(tmp, "doc.json")
         cfg_path = os.path.join(tmp, "hepscore.yaml")
-        run = subprocess.run([gpubench, "--device", "cpu", "--quick", "--warmup", "0", "--workload", "hep",
-                              "--seed", "7", "-q", "-o", doc_path, "--hepscore-config", cfg_path],
+        ref_path = os.path.join(tmp, "reference.json")
+        with open(ref_path, "w") as f:
+            json.dump(reference, f)
+        # me_eemumu (2 keys) and mlp_infer (3 keys): one flat benchmark would weight them differently.
+        run = subprocess.run([gpubench, "--device", "cpu", "--quick", "--warmup", "0", "--workload", "me_eemumu,mlp_infer",
+                              "--reference", ref_path, "--seed", "7", "-q", "-o", doc_path, "--hepscore-config", cfg_path],
                              capture_output=True, text=True, timeout=300)
         if run.returncode != 0:
             print("gpubench failed:", run.returncode, run.stderr)
             return 1
-        summary_run = subprocess.run([gpubench, "--rescore", "-i", doc_path, "-f", "hepscore", "-q"],
-                                     capture_output=True, text=True, timeout=60)
-        if summary_run.returncode != 0:
-            print("gpubench --rescore -f hepscore failed:", summary_run.stderr)
-            return 1
-        summary = json.loads(summary_run.stdout)
-        with open(cfg_path) as f:
-            config = parse_yaml(f.read())
+        failures = check(gpubench, doc_path, cfg_path, ref_path, "measured")
+        # The same document with every HEP row complete (synthetic repetitions around the
+        # reference values): all four workloads, nine keys, unequal weights.
         with open(doc_path) as f:
-            bench = json.load(f)["bench"]
+            doc = json.load(f)
+        for device in doc["bench"]["devices"]:
+            for i, r in enumerate(device["results"]):
+                if r["family"] != "hep" or r["workload"].startswith("mlp_infer_blas"):
+                    continue
+                name, _, key = r["workload"].rpartition("_")
+                ref = reference["workloads"][name]["values"][key]
+                values = [ref * (0.4 + 0.1 * ((7 * i + 3 * k) % 5)) for k in range(3)]
+                r.update({"status": "ok", "reason": None, "value": sorted(values)[1],
+                          "stats": {"median": sorted(values)[1], "min": min(values), "max": max(values),
+                                    "mean": sum(values) / 3, "cv": 0.1, "repetitions": 3, "values": values}})
+        synthetic_path = os.path.join(tmp, "synthetic.json")
+        synthetic_cfg = os.path.join(tmp, "synthetic.yaml")
+        with open(synthetic_path, "w") as f:
+            json.dump(doc, f)
+        scored = subprocess.run([gpubench, "--rescore", "--reference", ref_path, "-i", synthetic_path, "-o",
+                                 synthetic_path + ".scored", "--hepscore-config", synthetic_cfg, "-q"],
+                                capture_output=True, text=True, timeout=60)
+        if scored.returncode != 0:
+            print("gpubench --rescore of the synthetic document failed:", scored.stderr)
+            return 1
+        failures += check(gpubench, synthetic_path + ".scored", synthetic_cfg, ref_path, "synthetic, all workloads")
+    return 1 if failures else 0
+
+
+def check(gpubench, doc_path, cfg_path, ref_path, label):
+    """1 when hep-score's arithmetic on gpubench's two outputs misses gpubench's score."""
+    print(f"--- {label}")
+    summary_run = subprocess.run([gpubench, "--rescore", "--reference", ref_path, "-i", doc_path, "-f", "hepscore", "-q"],
+                                 capture_output=True, text=True, timeout=60)
+    if summary_run.returncode != 0:
+        print("gpubench --rescore -f hepscore failed:", summary_run.stderr)
+        return 1
+    summary = json.loads(summary_run.stdout)
+    with open(cfg_path) as f:
+        config = parse_yaml(f.read())
+    with open(doc_path) as f:
+        bench = json.load(f)["bench"]
     cpu = [d for d in bench["devices"] if d["kind"] == "cpu"][0]
     expected = cpu["score"]
     if expected is None:
@@ -130,8 +174,9 @@ def main():
     # The README's old configuration: one benchmark, all nine sub-scores weighted alike.
     flat = {"ref_scores": {k: v for b in benchmarks.values() for k, v in b["ref_scores"].items()}}
     flat_score = proc_results(flat, [summary]) * config["hepscore"]["settings"]["scaling"]
+    print("workloads scored:", ", ".join(f"{w} (weight {benchmarks['gpubench-' + w]['weight']})" for w in scored))
     print(f"gpubench device score      {expected:.9f}")
-    print(f"hep-score arithmetic       {unrounded:.9f} (reported rounded: {reported})")
+    print(f"hep-score arithmetic       {unrounded:.9f} (reported rounded: {reported}; difference {unrounded - expected:.2g})")
     print(f"one flat benchmark (old)   {flat_score:.9f}")
     print("arithmetic: score = prod_w S_w^(weight_w / sum weights) x scaling, "
           "S_w = round(geomean_k round(value_k / ref_k, 4), 4)")
