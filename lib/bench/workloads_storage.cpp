@@ -63,10 +63,16 @@ class ScratchDir {
     buf.push_back(0);
     if (!::mkdtemp(buf.data())) return environment_error(sys_error("mkdtemp " + pattern));
     auto dir = std::unique_ptr<ScratchDir>(new ScratchDir(buf.data()));
-    if (!register_scratch_dir(dir->path_)) return environment_error("the scratch registry is full or closing");
+    if (!register_scratch_dir(dir->path_)) {
+      ::rmdir(dir->path_.c_str());
+      dir->path_.clear();
+      return environment_error("the scratch registry is full or closing");
+    }
     return dir;
   }
-  ~ScratchDir() { remove_scratch_dir(path_); }
+  ~ScratchDir() {
+    if (!path_.empty()) remove_scratch_dir(path_);
+  }
   const std::string& path() const { return path_; }
 
  private:

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "test_support.hpp"
 
@@ -91,4 +92,27 @@ TEST_CASE("gpubench storage: a --scratch that cannot be used is exit 2 naming it
   auto bad = run_tool("gpubench", {"--workload", "storage", "--max-storage", "12parsecs"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("--max-storage") != std::string::npos);
+}
+
+TEST_CASE("gpucost: a workflow's local reads cap a node at what its measured storage_read feeds") {
+  json node = json::parse(gpukit::test::read_file(gpukit::test::fixture("cost/cpu-node.json")));
+  json row = {{"workload", "storage_read"}, {"family", "storage"}, {"status", "ok"}, {"value", 0.5}, {"unit", "GB/s"}};
+  node["bench"]["node"]["results"] = json::array({row});
+  const std::string dir = gpukit::test::temp_dir();
+  const std::string doc = dir + "/node.json", site = dir + "/site.json", none = dir + "/none.json";
+  std::ofstream(doc) << node.dump();
+  std::ofstream(site) << R"({"workflow_read_gb_per_unit": 1.0})";
+  std::ofstream(none) << R"({"workflow_read_gb_per_unit": 0.01})";
+  // 0.5 GB/s x 3600 s / 1 GB per score-hour = 1800 units per hour, below the CPU score 3456.
+  auto capped = run_tool("gpucost", {"-i", doc, "--site", site, "--samples", "0"});
+  INFO(capped.err);
+  REQUIRE(capped.exit_code == 0);
+  const json& o = json::parse(capped.out)["cost"]["options"][0]["per_unit"];
+  CHECK(o["score"].get<double>() == doctest::Approx(1800));
+  CHECK(o["score_source"].get<std::string>().find("capped by storage: 0.5 GB/s read feeds 1800 units/h") !=
+        std::string::npos);
+  // Enough bandwidth: the score stays.
+  auto fed = run_tool("gpucost", {"-i", doc, "--site", none, "--samples", "0"});
+  REQUIRE(fed.exit_code == 0);
+  CHECK(json::parse(fed.out)["cost"]["options"][0]["per_unit"]["score"].get<double>() == doctest::Approx(3456));
 }
