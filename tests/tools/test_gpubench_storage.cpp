@@ -85,7 +85,8 @@ TEST_CASE("gpubench storage: a --scratch that cannot be used is exit 2 naming it
   o.env["TMPDIR"] = "/nonexistent/tmp";
   auto fallback = run_tool("gpubench", {"--device", "cpu", "--workload", "storage_metadata", "--quick", "-q"}, o);
   REQUIRE(fallback.exit_code == 0);
-  const json* m = node_result(json::parse(fallback.out), "storage_metadata");
+  const json fallback_doc = json::parse(fallback.out);
+  const json* m = node_result(fallback_doc, "storage_metadata");
   REQUIRE(m);
   CHECK((*m)["status"] == "skipped");
   CHECK((*m)["reason"].get<std::string>().find("/nonexistent/tmp") != std::string::npos);
@@ -107,7 +108,8 @@ TEST_CASE("gpucost: a workflow's local reads cap a node at what its measured sto
   auto capped = run_tool("gpucost", {"-i", doc, "--site", site, "--samples", "0"});
   INFO(capped.err);
   REQUIRE(capped.exit_code == 0);
-  const json& o = json::parse(capped.out)["cost"]["options"][0]["per_unit"];
+  const json capped_doc = json::parse(capped.out);
+  const json& o = capped_doc["cost"]["options"][0]["per_unit"];
   CHECK(o["score"].get<double>() == doctest::Approx(1800));
   CHECK(o["score_source"].get<std::string>().find("capped by storage: 0.5 GB/s read feeds 1800 units/h") !=
         std::string::npos);
