@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <cstdlib>
 #include <iostream>
 
 #include "bench/progress.hpp"
@@ -13,6 +14,7 @@
 #include "bench/runner.hpp"
 #include "bench/scoring.hpp"
 #include "bench/selection.hpp"
+#include "bench/storage_fs.hpp"
 #include "compute/registry.hpp"
 #include "core/io.hpp"
 #include "core/units.hpp"
@@ -145,6 +147,16 @@ Result<RunConfig> make_run_config(const BenchOptions& o) {
   auto names = select_workloads(o.workloads);
   if (!names) return names.error();
   c.workloads = *names;
+  c.storage.scratch_given = !o.scratch.empty();
+  const char* tmpdir = std::getenv("TMPDIR");
+  c.storage.scratch = !o.scratch.empty() ? o.scratch : tmpdir && *tmpdir ? tmpdir : "/tmp";
+  c.storage.allow_network = o.allow_network_scratch;
+  if (!o.max_storage.empty()) {
+    auto m = parse_bytes(o.max_storage);
+    if (!m) return usage_error(m.error().message, "--max-storage");
+    if (*m < 4096) return usage_error("must be at least 4KiB", "--max-storage");
+    c.storage.max_bytes = *m;
+  }
   const bool hep = std::any_of(c.workloads.begin(), c.workloads.end(), [](const std::string& w) {
     return std::any_of(workload_registry().begin(), workload_registry().end(),
                        [&](const WorkloadEntry& e) { return e.name == w && e.family == "hep"; });
@@ -183,6 +195,35 @@ std::string render(Document& doc, json section, const std::string& format, const
   return doc.dump();
 }
 
+// The storage workloads' scratch directory, checked before anything runs: a
+// --scratch that cannot be used is bad input; a default one that cannot be
+// used ($TMPDIR on a network filesystem) skips the storage workloads, saying why.
+Status check_storage_scratch(RunConfig& c) {
+  const bool storage = std::any_of(c.workloads.begin(), c.workloads.end(),
+                                   [](const std::string& w) { return w.rfind("storage_", 0) == 0; });
+  if (!storage) return {};
+  auto fs = check_scratch(c.storage.scratch, c.storage.allow_network, "--scratch");
+  if (fs) return {};
+  if (c.storage.scratch_given) return fs.error();
+  c.storage.unusable = "the default scratch directory cannot be used: " + fs.error().what();
+  return {};
+}
+
+// --hepscore-config: the hep-score configuration under which hep-score's own
+// arithmetic on the --format hepscore summary gives this section's score.
+Status write_hepscore_config(const json& section, const hep::Reference& reference, const BenchOptions& o) {
+  if (o.hepscore_config.empty()) return {};
+  std::vector<std::string> workloads;
+  const auto measured = hep_measurements(section);
+  for (const auto& d : measured)
+    for (const auto& w : d.workloads)
+      if (std::find(workloads.begin(), workloads.end(), w.workload) == workloads.end()) workloads.push_back(w.workload);
+  hep::HepscoreConfigInfo info;
+  info.version = section["generator"]["version"].get<std::string>();
+  info.devices = std::max<std::size_t>(measured.size(), 1);
+  return write_file_atomic(o.hepscore_config, hep::hepscore_config_yaml(reference, workloads, info));
+}
+
 // --rescore: the input's bench section scored against another reference.
 Result<int> rescore_document(BenchOptions& o) {
   auto reference = load_reference(o.reference);
@@ -196,6 +237,7 @@ Result<int> rescore_document(BenchOptions& o) {
     return usage_error("the input document has no bench section with devices", o.common.input.value_or("stdin"));
   json section = *bench;
   if (auto st = score_bench_section(section, *reference); !st) return st.error();
+  if (auto st = write_hepscore_config(section, *reference, o); !st) return st.error();
   if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
   return static_cast<int>(ExitCode::success);
 }
@@ -217,6 +259,7 @@ Result<int> run_bench(BenchOptions& o) {
   }
   auto config = make_run_config(o);
   if (!config) return config.error();
+  if (auto st = check_storage_scratch(*config); !st) return st.error();
   // A bad reference file is bad input: say so before anything is measured.
   auto reference = load_reference(o.reference);
   if (!reference) return reference.error();
@@ -271,6 +314,7 @@ Result<int> run_bench(BenchOptions& o) {
     if (!sick) return sick.error();
     failed = failed || *sick;
   }
+  if (auto st = write_hepscore_config(section, *reference, o); !st) return st.error();
   if (auto st = write_output(render(doc, std::move(section), o.common.format, o), o.common.output); !st) return st.error();
 
   bool timed_out = false;

@@ -27,6 +27,19 @@ struct BenchOptions {
   std::string reference;               // --reference: HEP score reference file ("" = the default one)
   bool rescore = false;                // --rescore: recompute the scores of the input's bench section only
   bool check = false;                  // --check: level-2 health (memtest, pinned transfers, FMA clocks) into gpus[].health
+  std::string scratch;                 // --scratch: storage workloads' directory ("" = $TMPDIR or /tmp)
+  std::string max_storage;             // --max-storage ("" = a share of the free space, capped)
+  bool allow_network_scratch = false;  // --allow-network-scratch
+  std::string hepscore_config;         // --hepscore-config: where the hep-score YAML goes ("" = nowhere)
+};
+
+// Where and how much the storage workloads write (gpubench(1), STORAGE).
+struct StorageConfig {
+  std::string scratch;                // resolved: --scratch, else $TMPDIR, else /tmp
+  bool scratch_given = false;         // a refused --scratch is an error; a refused default skips storage
+  std::uint64_t max_bytes = 0;        // 0: default_storage_share of the free space, at most default_storage_cap
+  bool allow_network = false;
+  std::string unusable;               // why the storage workloads are skipped ("" when they can run)
 };
 
 struct RunConfig {
@@ -45,6 +58,7 @@ struct RunConfig {
   std::uint64_t seed = 1;
   bool node = true;
   std::vector<std::string> workloads;       // selected names (expanded from families)
+  StorageConfig storage;
   // Statistical checks the whole run makes (set by the Runner from its plan):
   // the false-alarm budget is shared over them (hep::thresholds_for_run).
   std::uint64_t statistical_checks = 0;

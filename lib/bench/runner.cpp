@@ -354,7 +354,10 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
   for (const auto& w : workloads)
     if (w.make()->additive()) additive.push_back(&w);
   const bool concurrent_node = config_.node && node.size() >= 2;
-  const int total = static_cast<int>(devices.size() * workloads.size() + (concurrent_node ? additive.size() : 0));
+  const auto node_only = static_cast<std::size_t>(
+      std::count_if(workloads.begin(), workloads.end(), [](const WorkloadEntry& w) { return w.node_only; }));
+  const int total = static_cast<int>(devices.size() * (workloads.size() - node_only) +
+                                     (concurrent_node ? additive.size() : 0) + node_only);
   int step = 0;
   std::string stop_reason;
 
@@ -372,6 +375,7 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
     auto group_start = clock_type::now();
     bool in_hep = false;
     for (const auto& w : workloads) {
+      if (w.node_only) continue;
       if ((w.family == "hep") != in_hep) {
         in_hep = w.family == "hep";
         group_start = clock_type::now();
@@ -452,8 +456,51 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
       report.node_results.push_back(std::move(r));
     }
   }
+  // The node's own workloads (storage): once, on no device.
+  for (const auto& w : workloads) {
+    if (!w.node_only) continue;
+    if (progress_) progress_(step++, total, w.name + " on the node");
+    if (stop_reason.empty() && remaining() <= 0) {
+      report.deadline_hit = true;
+      stop_reason = "not run: the run's deadline (--run-timeout) passed";
+    }
+    if (!stop_reason.empty()) {
+      report.node_results.push_back(skip(w, stop_reason));
+      continue;
+    }
+    ResultRecord r = measure_node_only(w, std::min(config_.workload_timeout_s, remaining()));
+    if (r.deadline) {
+      report.deadline_hit = true;
+      stop_reason = "not run: " + w.name + " hit its deadline";
+    }
+    report.node_results.push_back(std::move(r));
+  }
   report.duration_s = since(start);
   return report;
+}
+
+ResultRecord Runner::measure_node_only(const WorkloadEntry& w, double limit_s) {
+  WorkloadContext ctx;
+  ctx.host = host_;
+  ctx.config = config_;
+  ctx.kind = "node";
+  ctx.numa_nodes = numa_nodes_;
+  WorkloadEntry entry = w;
+  auto outcome = run_with_deadline<ResultRecord>(
+      [entry, ctx]() -> Result<ResultRecord> { return detail::measure(entry, ctx, nullptr); }, limit_s,
+      w.name + " on the node");
+  ResultRecord r;
+  if (outcome) {
+    r = std::move(*outcome);
+  } else {
+    r = detail::result_header(*w.make());
+    r.deadline = true;
+    fail(r, outcome.error().message + " (its scratch files are removed on exit)");
+    r.duration_s = limit_s;
+  }
+  r.energy_reason = "a node workload: no energy reading";
+  r.peak.source = "no peak: storage figures are compared with none";
+  return r;
 }
 
 }  // namespace gpukit

@@ -93,6 +93,7 @@ class Runner {
   WorkloadContext context_for(const BenchDevice& d) const;
   ResultRecord measure_guarded(const BenchDevice& d, const WorkloadEntry& w, double limit_s);
   ResultRecord measure_node(const std::vector<const BenchDevice*>& devices, const WorkloadEntry& w, double limit_s);
+  ResultRecord measure_node_only(const WorkloadEntry& w, double limit_s);
   void finish(ResultRecord& r, const DeviceFacts* facts) const;
 
   RunConfig config_;

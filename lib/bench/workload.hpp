@@ -76,6 +76,9 @@ struct WorkloadEntry {
   std::string name;
   std::string family;
   std::function<std::unique_ptr<Workload>()> make;
+  // Runs once for the whole node, on no device (storage): its result goes to the
+  // node section only.
+  bool node_only = false;
 };
 
 // Every workload, in run order.

@@ -23,6 +23,8 @@ const std::vector<WorkloadEntry>& workload_registry() {
       }
     e.push_back({"launch_latency", "launch", [] { return make_launch_workload(); }});
     e.push_back({"memtest", "memtest", [] { return make_memtest_workload(); }});
+    for (const char* kind : {"write", "read", "randread", "metadata"})
+      e.push_back({std::string("storage_") + kind, "storage", [kind] { return make_storage_workload(kind); }, true});
     for (const auto& w : hep::hep_workload_names())
       for (hep::Precision p : hep::hep_workload_precisions(w)) {
         const std::string precision = hep::precision_name(p);
@@ -48,17 +50,17 @@ Result<std::vector<std::string>> select_workloads(const std::vector<std::string>
   std::vector<bool> chosen(all.size(), false);
   for (const auto& t : tokens) {
     bool matched = false;
-    // Groups: "micro" (everything but the HEP workloads), "hep", a family, a HEP
+    // Groups: "micro" (the device micro-benchmarks: not HEP, not storage), "hep", a family, a HEP
     // workload by its name (all its precisions) or one entry.
     const auto& hep_names = hep::hep_workload_names();
     const bool hep_workload =
         std::find(hep_names.begin(), hep_names.end(), t) != hep_names.end() || t == "mlp_infer_blas";
     for (size_t i = 0; i < all.size(); ++i)
-      if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep") ||
+      if (all[i].name == t || all[i].family == t || (t == "micro" && all[i].family != "hep" && !all[i].node_only) ||
           (hep_workload && all[i].name.rfind(t + "_", 0) == 0))
         chosen[i] = matched = true;
     if (!matched) {
-      std::string known = "micro, hep, stream, fma, transfer, launch, memtest";
+      std::string known = "micro, hep, stream, fma, transfer, launch, memtest, storage";
       for (const auto& w : hep::hep_workload_names()) known += ", " + w;
       known += ", mlp_infer_blas";
       for (const auto& w : all) known += ", " + w.name;

@@ -9,6 +9,7 @@
 
 #include "core/deadline.hpp"
 #include "core/io.hpp"
+#include "core/scratch.hpp"
 #include "core/version.hpp"
 
 namespace gpukit {
@@ -91,6 +92,8 @@ int tool_main(CLI::App& app, CommonOptions& options, int argc, char** argv,
   }
   if (options.format.empty()) options.format = default_format(options);
   Result<int> outcome = run();
+  // Before either way out: _exit below runs no atexit handler.
+  remove_scratch_dirs();
   int status;
   if (outcome) {
     status = *outcome;

@@ -586,6 +586,15 @@ Result<std::optional<BenchView>> read_bench_view(const Document& document, const
   const json* devices = nullptr;
   GPUKIT_SET(devices, f.array("devices"));
   if (devices) GPUKIT_SET(b.devices, read_objects<BenchDeviceView>(*devices, "/bench/devices", origin, read_bench_device));
+  const json* node = nullptr;
+  GPUKIT_SET(node, f.object("node"));
+  if (node) {
+    Fields n(*node, "/bench/node", origin);
+    const json* results = nullptr;
+    GPUKIT_SET(results, n.array("results"));
+    if (results)
+      GPUKIT_SET(b.node_results, read_objects<BenchResultView>(*results, n.path("results"), origin, read_bench_result));
+  }
   return std::optional<BenchView>(std::move(b));
 }
 

@@ -189,6 +189,7 @@ struct BenchView {
   OptNumber gpu_node, cpu_node, node;  // bench.scores
   OptText reference;                   // bench.scores.reference
   std::vector<BenchDeviceView> devices;
+  std::vector<BenchResultView> node_results;  // bench.node.results: all-GPU figures and storage
 };
 
 // nullopt when the document has no bench section.

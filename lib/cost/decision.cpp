@@ -64,6 +64,25 @@ Score workflow_score(const NodeInput& node, double fraction) {
   return s;
 }
 
+// A workflow that reads `gb_per_unit` GB from local storage per unit of work
+// (site key workflow_read_gb_per_unit) can deliver at most what the scratch
+// disk's measured sequential read feeds: storage_read GB/s x 3600 / gb_per_unit
+// units per hour. 0 leaves the score alone; an unmeasured disk is said, not guessed.
+void cap_by_storage(const NodeInput& node, double gb_per_unit, Score& s) {
+  if (!(gb_per_unit > 0) || !s.value) return;
+  if (!node.storage_read_gbs) {
+    s.source += "; workflow_read_gb_per_unit not checked: no storage_read figure in bench.node";
+    return;
+  }
+  const double fed = *node.storage_read_gbs * 3600 / gb_per_unit;
+  if (fed >= *s.value) return;
+  char note[200];
+  std::snprintf(note, sizeof note, "; capped by storage: %.4g GB/s read feeds %.4g units/h at %.4g GB per unit",
+                *node.storage_read_gbs, fed, gb_per_unit);
+  s.value = fed;
+  s.source += note;
+}
+
 Score node_score(const NodeInput& node) {
   Score s;
   if (node.node_score) {
@@ -105,6 +124,9 @@ std::vector<ScoreFigures> score_figures(const NodeInput& node, const NodeCost& c
 Result<Decision> decide(const Inputs& in, std::optional<Metric> requested) {
   Decision d;
   d.offload_fraction = in.site_value("offload_fraction");
+  // Optional: inputs built without the key (older site files, tests) leave storage out.
+  const auto io = in.site.find("workflow_read_gb_per_unit");
+  const double workflow_read = io == in.site.end() ? 0 : io->second.value;
   std::vector<NodeInput> options = options_of(in);
 
   bool any_gpus = false, all_workflow = true;
@@ -132,6 +154,7 @@ Result<Decision> decide(const Inputs& in, std::optional<Metric> requested) {
     r.has_gpus = !node.gpus.empty();
     r.cost = *cost;
     Score s = d.metric == Metric::workflow ? workflow_score(node, d.offload_fraction) : node_score(node);
+    cap_by_storage(node, workflow_read, s);
     r.score = s.value;
     r.offload_speedup = s.offload_speedup;
     r.node_speedup = s.node_speedup;

@@ -37,6 +37,7 @@ constexpr KeySpec key_specs[] = {
     {"discount_rate", 0, 1, false},
     {"usd_exchange_rate", 0, inf, true},
     {"offload_fraction", 0, 1, false},
+    {"workflow_read_gb_per_unit", 0, inf, false},
     {"gpu_idle_power_fraction", 0, 1, false},
     {"cpu_idle_power_fraction", 0, 1, false},
     {"cpu_power_per_core_w", 0, inf, false},
@@ -318,8 +319,11 @@ Result<NodeInput> node_from_document(const InputDocument& d, const std::map<std:
   if (auto st = read_cpu_and_memory(node, *model, where); !st) return st.error();
   const auto measured = measured_power(node, *bench);
   if (auto st = read_gpus(node, *model, measured, catalogue, where); !st) return st.error();
-  if (*bench)
+  if (*bench) {
     if (auto st = read_scores(node, **bench, where); !st) return st.error();
+    for (const auto& r : (*bench)->node_results)
+      if (r.workload == "storage_read" && r.status == "ok" && r.value && *r.value > 0) node.storage_read_gbs = *r.value;
+  }
   return node;
 }
 

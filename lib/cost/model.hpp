@@ -104,6 +104,7 @@ struct NodeInput {
   std::optional<Quantity> node_price;    // an offer's total: fixes the purchase price
   std::optional<Quantity> gpu_score, cpu_score, node_score;
   std::optional<Quantity> speedup;  // GPU speedup of the offloaded part
+  std::optional<double> storage_read_gbs;  // bench.node storage_read: the scratch disk's sequential read
   bool without_gpus = false;        // the same node with its GPUs taken out
   int gpu_count() const;
 };

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-w,--workload", o.workloads,
-                 "Workloads or groups (micro, hep, stream, fma, transfer, launch, memtest, me_eemumu, em_shower, track_fit, mlp_infer); default: all")
+                 "Workloads or groups (micro, hep, stream, fma, transfer, launch, memtest, storage, me_eemumu, em_shower, track_fit, mlp_infer); default: all")
       ->delimiter(',')
       ->type_name("LIST");
   app.add_option("-r,--repetitions", o.repetitions, "Timed repetitions; the figure is their median")
@@ -39,6 +39,16 @@ int main(int argc, char** argv) {
   app.add_flag("--check", o.check,
                "Level-2 health of the GPUs (memory test, pinned transfers against the PCIe link, FMA clocks) "
                "into gpus[].health; exit 1 when a check fails");
+  app.add_option("--scratch", o.scratch, "Directory the storage workloads write in (default: $TMPDIR, else /tmp)")
+      ->type_name("DIR");
+  app.add_option("--max-storage", o.max_storage,
+                 "Most bytes the storage workloads write at once (default: 10% of the free space, at most 4GiB)")
+      ->type_name("SIZE");
+  app.add_flag("--allow-network-scratch", o.allow_network_scratch,
+               "Let the storage workloads run on a network filesystem (NFS, Lustre, GPFS, CephFS, ...)");
+  app.add_option("--hepscore-config", o.hepscore_config,
+                 "Also write the hep-score YAML configuration (ref_scores, weights) that reproduces this run's score from --format hepscore")
+      ->type_name("FILE");
   app.add_flag("--rescore", o.rescore, "Rewrite only the scores of the input document's bench section (with --reference)");
   app.add_flag("--no-node", o.no_node, "Do not run every GPU at once for the node figures");
   return gpukit::tool_main(app, o.common, argc, argv, [&] { return gpukit::run_bench(o); });
