@@ -41,7 +41,7 @@ const json& device(const json& account, const std::string& uuid) {
 
 TEST_CASE("gpuaccount: GPM activity and usage classes per GPU, MIG instance and job") {
   std::string dir = temp_dir();
-  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.2", "--series", dir + "/s.tsv", "--prometheus", dir + "/job.prom",
+  auto r = run_tool("gpuaccount", {"-q", "--interval", "0.2", "--series", dir + "/s.tsv", "--prometheus", dir + "/job.prom", "--keep-textfile",
                                    "--job-id", "7", "--", "sleep", "1.2"},
                     gpm_machine());
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);

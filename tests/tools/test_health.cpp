@@ -283,7 +283,7 @@ TEST_CASE("gpuaccount --node: one gauge says which GPUs are healthy") {
   std::string dir = gpukit::test::temp_dir();
   std::string doc = write_temp("node.json", probed.out);
   RunResult r = run_tool("gpuaccount", {"-q", "--node", "--input", doc, "--duration", "0.3", "--interval", "0.1",
-                                        "--prometheus", dir + "/node.prom", "-o", dir + "/r.json"}, o);
+                                        "--prometheus", dir + "/node.prom", "--keep-textfile", "-o", dir + "/r.json"}, o);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   std::string text = gpukit::test::read_file(dir + "/node.prom");

@@ -789,8 +789,9 @@ TEST_CASE("account: node_exporter textfile") {
   a["identity"]["job_id"] = "job \"7\"";
   std::string text = render_prometheus(a);
   CHECK(text.find("# TYPE gpukit_job_cpu_seconds_total counter\n") != std::string::npos);
-  CHECK(text.find("gpukit_job_cpu_seconds_total{job_id=\"job \\\"7\\\"\",mode=\"user\"} 10\n") != std::string::npos);
-  CHECK(text.find("gpukit_gpu_active_seconds_total{job_id=\"job \\\"7\\\"\",uuid=\"GPU-p\",mig_instance=\"MIG-0\",model=\"model-0\"} 514.8\n") !=
+  // The VO label is the FQAN's first group ("/atlas" -> atlas).
+  CHECK(text.find("gpukit_job_cpu_seconds_total{job_id=\"job \\\"7\\\"\",vo=\"atlas\",mode=\"user\"} 10\n") != std::string::npos);
+  CHECK(text.find("gpukit_gpu_active_seconds_total{job_id=\"job \\\"7\\\"\",vo=\"atlas\",uuid=\"GPU-p\",mig_instance=\"MIG-0\",model=\"model-0\"} 514.8\n") !=
         std::string::npos);
   CHECK(text.find("gpukit_gpu_utilization_ratio{") != std::string::npos);
   CHECK(text.find(" 0.5\n") != std::string::npos);
