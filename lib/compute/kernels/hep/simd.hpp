@@ -14,6 +14,15 @@
 // (|x| < 2^20), checked against libm in tests/unit/test_hep_simd.cpp.
 #pragma once
 
+// GCC warns (-Wpsabi) that a 256- or 512-bit vector passed by value outside an
+// AVX translation unit has another ABI than inside one. These lane types never
+// cross a library or translation-unit boundary by value in a way that mixes the
+// two (each ISA level is its own set of instantiations), and a non-inlined
+// call in a -O0 build must not turn that note into an error.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
