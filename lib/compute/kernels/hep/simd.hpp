@@ -14,11 +14,22 @@
 // (|x| < 2^20), checked against libm in tests/unit/test_hep_simd.cpp.
 #pragma once
 
-// GCC warns (-Wpsabi) that a 256- or 512-bit vector passed by value outside an
-// AVX translation unit has another ABI than inside one. These lane types never
-// cross a library or translation-unit boundary by value in a way that mixes the
-// two (each ISA level is its own set of instantiations), and a non-inlined
-// call in a -O0 build must not turn that note into an error.
+// One translation unit per instruction-set level includes this (hep_kernels.cpp),
+// and a 32- or 64-byte vector is passed in registers under AVX but in memory
+// without it. Every name here, and so every kernel instantiated on a Vec, is
+// therefore in a namespace of the level it was compiled for: without that the
+// linker would merge the levels' copies of the same template (one definition
+// rule) and an unoptimised build would call one level's code with the other's
+// calling convention. GCC's -Wpsabi note about exactly that is then moot.
+#if defined(__AVX512F__)
+#define GPUKIT_SIMD_TARGET_NS target_avx512
+#elif defined(__AVX2__)
+#define GPUKIT_SIMD_TARGET_NS target_avx2
+#elif defined(__AVX__)
+#define GPUKIT_SIMD_TARGET_NS target_avx
+#else
+#define GPUKIT_SIMD_TARGET_NS target_base
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
@@ -30,6 +41,7 @@
 #include "compute/kernels/hep/host_device.cuh"
 
 namespace gpukit::hep::simd {
+inline namespace GPUKIT_SIMD_TARGET_NS {
 
 template <class T>
 struct IntOf;
@@ -241,6 +253,7 @@ inline Vec<double, N> philox_to_double(Vec<std::uint32_t, N> a, Vec<std::uint32_
   return (hi + lo) * Vec<double, N>(1.0 / 9007199254740992.0);
 }
 
+}  // namespace GPUKIT_SIMD_TARGET_NS
 }  // namespace gpukit::hep::simd
 
 namespace gpukit::hep {
