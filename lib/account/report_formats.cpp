@@ -1,6 +1,7 @@
 // The report's outputs: JSON (report.schema.json), a table, CSV and an SVG
 // with the occupancy over time and the precision mix.
 #include <algorithm>
+#include "core/text_escape.hpp"
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -97,27 +98,6 @@ std::string fixed(double v, int decimals) {
 std::string opt_fixed(std::optional<double> v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
 
 std::string share_pct(double part, double whole) { return whole > 0 ? fixed(part / whole * 100, 1) : "-"; }
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string xml_text(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -220,7 +200,7 @@ std::string render_report_csv(const Report& r) {
     double p = pipes_h(g);
     auto sh = [&](double part) { return g.gpm_h > 0 && p > 0 ? fixed(part / p, 4) : std::string(); };
     auto u = utilization_pct(g);
-    out += csv_cell(dim) + "," + csv_cell(key) + "," + std::to_string(g.jobs) + "," + fixed(g.held_h, 4) + "," +
+    out += csv_field(dim) + "," + csv_field(key) + "," + std::to_string(g.jobs) + "," + fixed(g.held_h, 4) + "," +
            (g.active_known_h > 0 ? fixed(g.active_h, 4) : "") + "," + fixed(g.idle_held_h, 4) + "," +
            (u ? fixed(*u, 2) : "") + "," + (g.energy_known_h > 0 ? fixed(g.energy_kwh, 4) : "") + "," +
            (g.score_known_h > 0 ? fixed(g.score_hours, 4) : "") + "," + fixed(g.gpm_h, 4) + "," + sh(g.fp64_h) + "," +
@@ -267,7 +247,7 @@ void svg_occupancy(std::ostringstream& s, const Report& r, double x0, double y0,
 }
 
 void svg_mix_bar(std::ostringstream& s, const std::string& label, const ReportGroup& g, double x0, double y, double w) {
-  s << "<text x='" << x0 - 6 << "' y='" << y + 13 << "' class='yl'>" << xml_text(label) << "</text>\n";
+  s << "<text x='" << x0 - 6 << "' y='" << y + 13 << "' class='yl'>" << xml_escape(label) << "</text>\n";
   double p = pipes_h(g);
   if (g.gpm_h <= 0 || p <= 0) {
     s << "<text x='" << x0 + 4 << "' y='" << y + 13 << "' class='nl'>no GPM activity</text>\n";
@@ -311,7 +291,7 @@ std::string render_report_svg(const Report& r) {
     << "<rect width='100%' height='100%' fill='#fff'/>\n";
   std::string period = r.month ? *r.month : r.first_time.empty() ? "no records" : r.first_time.substr(0, 10) + " to " +
                                                                                      r.last_time.substr(0, 10);
-  s << "<text x='20' y='28' class='h' font-size='16'>gpuaccount report, " << xml_text(period) << ": "
+  s << "<text x='20' y='28' class='h' font-size='16'>gpuaccount report, " << xml_escape(period) << ": "
     << fixed(r.total.held_h, 1) << " GPU-hours held by " << r.job_records << " jobs, "
     << fixed(r.total.idle_held_h, 1) << " idle-held</text>\n";
   svg_occupancy(s, r, left, occ_y, plot_w, occ_h);

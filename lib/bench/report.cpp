@@ -1,4 +1,5 @@
 #include "bench/report.hpp"
+#include "core/text_escape.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -37,13 +38,6 @@ json validation_budget(std::uint64_t checks) {
           {"alpha_per_check", t.alpha},
           {"max_pull_sd", t.max_pull},
           {"min_ks_p", t.min_ks_p}};
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 std::string json_text(const json& v) {

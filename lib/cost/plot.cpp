@@ -1,4 +1,5 @@
 #include "cost/plot.hpp"
+#include "core/text_escape.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,20 +17,6 @@ constexpr double bar_height = 24;
 constexpr double bar_gap = 10;
 const char* const font = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -43,12 +30,12 @@ class Svg {
   void text(double x, double y, const std::string& s, double size = 13, const char* anchor = "start",
             const char* weight = "normal", const char* fill = "#222") {
     body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor +
-             "\" font-weight=\"" + weight + "\" fill=\"" + fill + "\">" + escape(s) + "</text>\n";
+             "\" font-weight=\"" + weight + "\" fill=\"" + fill + "\">" + xml_escape(s) + "</text>\n";
   }
   void rect(double x, double y, double w, double h, const std::string& fill, const std::string& title = {}) {
     body_ += "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(std::max(w, 0.0)) + "\" height=\"" +
              num(h) + "\" fill=\"" + fill + "\"";
-    body_ += title.empty() ? "/>\n" : "><title>" + escape(title) + "</title></rect>\n";
+    body_ += title.empty() ? "/>\n" : "><title>" + xml_escape(title) + "</title></rect>\n";
   }
   void line(double x1, double y1, double x2, double y2, const std::string& stroke, double w = 1, bool dashed = false) {
     body_ += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" + num(y2) +

@@ -1,4 +1,5 @@
 #include "cost/report.hpp"
+#include "core/text_escape.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -380,13 +381,6 @@ std::string cost_table(const CostResults& r) {
 
 namespace {
 
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
 std::string csv_number(double v) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -403,11 +397,11 @@ std::string cost_csv(const CostResults& r) {
       "useful_lifetime_years,lifetime_bound_by,nodes_for_throughput,cheapest,currency\n";
   for (size_t i = 0; i < d.options.size(); ++i) {
     const auto& o = d.options[i];
-    std::vector<std::string> cells = {csv_cell(o.label), metric_name(d.metric)};
+    std::vector<std::string> cells = {csv_field(o.label), metric_name(d.metric)};
     if (o.per_unit) {
       const PerScoreHour& p = *o.per_unit;
       cells.push_back(csv_number(p.score));
-      cells.push_back(csv_cell(o.score_source));
+      cells.push_back(csv_field(o.score_source));
       for (double v : {p.cost.total(), p.cost.capital, p.cost.energy, p.cost.maintenance, p.cost.hosting,
                        p.cost.failures, p.energy_kwh, p.carbon_g.total(), p.carbon_g.operational, p.carbon_g.embodied})
         cells.push_back(csv_number(v));
