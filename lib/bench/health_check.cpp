@@ -6,17 +6,6 @@ namespace gpukit {
 
 namespace {
 
-// Reads that never throw: a document from another tool may hold anything.
-const json& at(const json& object, const char* key) {
-  static const json null;
-  if (!object.is_object()) return null;
-  auto it = object.find(key);
-  return it == object.end() ? null : *it;
-}
-std::string text(const json& object, const char* key) {
-  const json& v = at(object, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 json check(const std::string& name, const std::string& status, json value, json threshold, const std::string& source,
            const std::string& reason, const std::string& dcgm_code = "") {
@@ -31,10 +20,10 @@ json check(const std::string& name, const std::string& status, json value, json 
 }
 
 const json* result_of(const json& device, const std::string& workload) {
-  const json& results = at(device, "results");
+  const json& results = json_member(device, "results");
   if (!results.is_array()) return nullptr;
   for (const auto& r : results)
-    if (text(r, "workload") == workload) return &r;
+    if (json_text(r, "workload") == workload) return &r;
   return nullptr;
 }
 
@@ -47,8 +36,8 @@ std::string fixed(double v, int digits) {
 // A workload that did not give a number: why, as an unsupported (skipped) or failed check.
 json not_measured(const std::string& name, const json* r, const std::string& source) {
   if (!r) return check(name, "unsupported", json(), json(), source, "the workload did not run on this device");
-  const std::string status = text(*r, "status");
-  const std::string why = text(*r, "reason");
+  const std::string status = json_text(*r, "status");
+  const std::string why = json_text(*r, "reason");
   if (status == "failed") return check(name, "fail", json(), json(), source, "the workload failed: " + why);
   if (status == "timeout" || status == "deadline")
     return check(name, "timeout", json(), json(), source, "the workload did not finish: " + why);
@@ -58,15 +47,15 @@ json not_measured(const std::string& name, const json* r, const std::string& sou
 json memory_check(const json& device, const HealthLimits& limits) {
   const json* r = result_of(device, "memtest");
   const std::string source = "gpubench memtest";
-  if (!r || text(*r, "status") != "ok" || !at(*r, "validation").is_object()) {
+  if (!r || json_text(*r, "status") != "ok" || !json_member(*r, "validation").is_object()) {
     json c = not_measured("memory_test", r, source);
     if (c["status"] == "fail") c["dcgm_code"] = "DCGM_FR_FAULTY_MEMORY";
     return c;
   }
   const json& v = (*r)["validation"];
-  const bool passed = at(v, "passed") == true;
-  const std::string detail = text(v, "detail");
-  return check("memory_test", passed ? "pass" : "fail", {{"checked", at(v, "checked")}},
+  const bool passed = json_member(v, "passed") == true;
+  const std::string detail = json_text(v, "detail");
+  return check("memory_test", passed ? "pass" : "fail", {{"checked", json_member(v, "checked")}},
                {{"fail_above_errors", limits.memory_fail_above_errors}, {"usable_fraction", limits.memory_usable_fraction}},
                source, passed ? "" : "miscompares in device memory: " + detail, passed ? "" : "DCGM_FR_FAULTY_MEMORY");
 }
@@ -75,11 +64,14 @@ json transfer_check(const json& device, const json& gpu, const std::string& work
   const std::string name = "transfer_" + workload.substr(0, 3);
   const json* r = result_of(device, workload);
   const std::string source = "gpubench " + workload;
-  if (!r || text(*r, "status") != "ok" || !at(*r, "value").is_number()) return not_measured(name, r, source);
-  const double measured = at(*r, "value").get<double>();
-  const json& pcie = at(gpu, "pcie");
-  const int gen = at(pcie, "max_generation").is_number_integer() ? at(pcie, "max_generation").get<int>() : 0;
-  const int width = at(pcie, "max_width").is_number_integer() ? at(pcie, "max_width").get<int>() : 0;
+  if (!r || json_text(*r, "status") != "ok" || !json_member(*r, "value").is_number())
+    return not_measured(name, r, source);
+  const double measured = json_member(*r, "value").get<double>();
+  const json& pcie = json_member(gpu, "pcie");
+  const json& max_gen = json_member(pcie, "max_generation");
+  const json& max_width = json_member(pcie, "max_width");
+  const int gen = max_gen.is_number_integer() ? max_gen.get<int>() : 0;
+  const int width = max_width.is_number_integer() ? max_width.get<int>() : 0;
   const double link = pcie_link_gbs(gen, width);
   if (link <= 0)
     return check(name, "unsupported", measured, json(), source, "the PCIe link's maximum generation and width are unknown");
@@ -97,16 +89,17 @@ json transfer_check(const json& device, const json& gpu, const std::string& work
 json clock_check(const json& device, const json& gpu, const HealthLimits& limits) {
   const json* r = result_of(device, "fma_fp32");
   const std::string source = "gpubench fma_fp32, SM clock read at the end of its sustained run";
-  if (!r || text(*r, "status") != "ok") return not_measured("sm_clock_under_load", r, source);
-  const json& after = at(at(*r, "telemetry"), "after");
-  const json& max = at(at(gpu, "clocks"), "max_sm_mhz");
-  if (!at(after, "sm_clock_mhz").is_number() || !max.is_number() || max.get<double>() <= 0)
+  if (!r || json_text(*r, "status") != "ok") return not_measured("sm_clock_under_load", r, source);
+  const json& after = json_member(json_member(*r, "telemetry"), "after");
+  const json& max = json_member(json_member(gpu, "clocks"), "max_sm_mhz");
+  const json& sm_clock = json_member(after, "sm_clock_mhz");
+  if (!sm_clock.is_number() || !max.is_number() || max.get<double>() <= 0)
     return check("sm_clock_under_load", "unsupported", json(), json(), source,
                  "no SM clock reading during the run, or no maximum clock in the inventory");
-  const double clock = at(after, "sm_clock_mhz").get<double>(), limit = max.get<double>() * limits.sm_clock_warn_below_fraction;
+  const double clock = sm_clock.get<double>(), limit = max.get<double>() * limits.sm_clock_warn_below_fraction;
   const bool low = clock < limit;
   std::string reasons;
-  const json& throttled = at(after, "throttle_reasons");
+  const json& throttled = json_member(after, "throttle_reasons");
   if (throttled.is_array())
     for (const auto& t : throttled)
       if (t.is_string()) reasons += (reasons.empty() ? "" : ", ") + t.get<std::string>();
@@ -146,27 +139,27 @@ Result<bool> apply_level2_health(Document& document, const json& bench, const He
   if (!section || !section->is_array()) return false;
   json gpus = *section;
   bool failed = false;
-  const json& devices = at(bench, "devices");
+  const json& devices = json_member(bench, "devices");
   if (!devices.is_array()) return false;
   for (const auto& device : devices) {
-    if (text(device, "kind") != "gpu") continue;
-    const std::string id = text(device, "id");
+    if (json_text(device, "kind") != "gpu") continue;
+    const std::string id = json_text(device, "id");
     for (auto& gpu : gpus) {
-      if (id.empty() || text(gpu, "uuid") != id) continue;
+      if (id.empty() || json_text(gpu, "uuid") != id) continue;
       json checks = json::array({memory_check(device, limits), transfer_check(device, gpu, "h2d_pinned", limits),
                                  transfer_check(device, gpu, "d2h_pinned", limits), clock_check(device, gpu, limits)});
-      json health = at(gpu, "health").is_object() ? at(gpu, "health") : json::object();
+      json health = json_member(gpu, "health").is_object() ? json_member(gpu, "health") : json::object();
       json kept = json::array();  // level-1 checks stay; an earlier level 2 is replaced
-      if (at(health, "checks").is_array())
-        for (const auto& c : at(health, "checks"))
-          if (at(c, "level") != 2) kept.push_back(c);
+      if (json_member(health, "checks").is_array())
+        for (const auto& c : json_member(health, "checks"))
+          if (json_member(c, "level") != 2) kept.push_back(c);
       for (auto& c : checks) {
         failed = failed || c["status"] == "fail";
         kept.push_back(std::move(c));
       }
       std::string_view worst = "unsupported";
       std::vector<std::string> statuses;
-      for (const auto& c : kept) statuses.push_back(text(c, "status"));
+      for (const auto& c : kept) statuses.push_back(json_text(c, "status"));
       for (const auto& st : statuses) worst = rank_worse(worst, st);
       health["level"] = 2;
       health["status"] = std::string(worst);

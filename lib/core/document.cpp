@@ -298,6 +298,20 @@ const json* Document::section(std::string_view section) const {
 
 void Document::set_section(std::string_view section, json value) { root_[std::string(section)] = std::move(value); }
 
+bool Document::remove_section(std::string_view section) { return root_.erase(std::string(section)) > 0; }
+
+const json& json_member(const json& object, std::string_view key) {
+  static const json null;
+  if (!object.is_object()) return null;
+  auto it = object.find(key);
+  return it == object.end() ? null : *it;
+}
+
+std::string json_text(const json& object, std::string_view key) {
+  const json& v = json_member(object, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 std::string Document::dump() const { return dump_json(root_, 2) + "\n"; }
 
 json generator_stamp(std::string_view tool) {

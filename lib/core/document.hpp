@@ -43,6 +43,13 @@ std::string dump_json(const json& value, int indent = -1);
 // The JSON type of `value` for messages: "an object", "a string", "null", ...
 const char* json_type_name(const json& value);
 
+// Lenient reads for parts the typed node model carries through opaque (a GPU's
+// health, gpubench's results): they never throw, and a missing key, a wrong type
+// or a non-object gives null, or "" for text. Use them only where absence is an
+// answer; fields that must be there belong in the typed model (core/node.hpp).
+const json& json_member(const json& object, std::string_view key);
+std::string json_text(const json& object, std::string_view key);
+
 class Document {
  public:
   // {"schema": "gpukit/1"}
@@ -58,6 +65,8 @@ class Document {
   const json* section(std::string_view section) const;
   // Adds or replaces one top-level section; never touches the others.
   void set_section(std::string_view section, json value);
+  // Removes one top-level section; false when it was absent.
+  bool remove_section(std::string_view section);
 
   const json& root() const { return root_; }
   std::string dump() const;  // two-space indented, newline-terminated; never throws

@@ -13,17 +13,6 @@ namespace gpukit {
 
 namespace {
 
-// Reads that never throw (the gpus section is gpuprobe's own, but stays JSON).
-const json& at(const json& object, const char* key) {
-  static const json null;
-  if (!object.is_object()) return null;
-  auto it = object.find(key);
-  return it == object.end() ? null : *it;
-}
-std::string text(const json& object, const char* key) {
-  const json& v = at(object, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 HealthCheck nouveau_check(bool nvidia_gpus) {
   HealthCheck c;
@@ -62,10 +51,10 @@ HealthCheck cuda_environment_check(const HealthLimits& limits) {
 
 // The vendor record for a gpus entry: by PCI bus id when both have one, else by index.
 const GpuHealthRecord* record_for(const json& entry, const VendorHealth& vendor) {
-  const std::string bus = text(entry, "pci_bus_id");
+  const std::string bus = json_text(entry, "pci_bus_id");
   for (const auto& r : vendor.gpus)
     if (!bus.empty() && !r.pci_bus_id.empty() && normalize_bus_id(r.pci_bus_id) == bus) return &r;
-  const json& index = at(entry, "index");
+  const json& index = json_member(entry, "index");
   for (const auto& r : vendor.gpus)
     if (r.pci_bus_id.empty() && index.is_number_integer() && index.get<int>() == r.index) return &r;
   return nullptr;
@@ -73,7 +62,7 @@ const GpuHealthRecord* record_for(const json& entry, const VendorHealth& vendor)
 
 PcieLink link_of(const json& entry) {
   PcieLink link;
-  const json& p = at(entry, "pcie");
+  const json& p = json_member(entry, "pcie");
   auto get = [&](const char* key, std::optional<int>& out) {
     if (p.is_object() && p.contains(key) && p[key].is_number_integer()) out = p[key].get<int>();
   };
@@ -122,8 +111,8 @@ Result<int> probe_health(Document& document, double timeout_s) {
   const json* drivers = document.section("drivers");
   bool nvidia_gpus = false, amd_gpus = false;
   for (const auto& g : gpus) {
-    nvidia_gpus = nvidia_gpus || text(g, "vendor") == "nvidia";
-    amd_gpus = amd_gpus || text(g, "vendor") == "amd";
+    nvidia_gpus = nvidia_gpus || json_text(g, "vendor") == "nvidia";
+    amd_gpus = amd_gpus || json_text(g, "vendor") == "amd";
   }
   // Each vendor has its own deadline: side by side, as the inventory runs them.
   std::future<VendorHealth> amd_future;
@@ -132,9 +121,9 @@ Result<int> probe_health(Document& document, double timeout_s) {
   // A driver whose inventory already timed out would only hang again: its GPUs say so.
   VendorHealth nvidia;
   nvidia.vendor = "nvidia";
-  const json& nvidia_driver = drivers ? at(*drivers, "nvidia") : at(json(), "");
-  if (text(nvidia_driver, "status") == "timeout") {
-    const std::string why = text(nvidia_driver, "reason");
+  const json& nvidia_driver = drivers ? json_member(*drivers, "nvidia") : json_member(json(), "");
+  if (json_text(nvidia_driver, "status") == "timeout") {
+    const std::string why = json_text(nvidia_driver, "reason");
     nvidia.status = {VendorState::timeout, why.empty() ? "the NVIDIA driver did not answer" : why};
   } else if (nvidia_gpus) {
     nvidia = check_nvidia_health(*limits, timeout_s);
@@ -148,12 +137,12 @@ Result<int> probe_health(Document& document, double timeout_s) {
   bool vendor_failed = failed(nvidia) || failed(amd);
   if (drivers)
     for (const char* vendor : {"nvidia", "amd"}) {
-      const std::string state = text(at(*drivers, vendor), "status");
+      const std::string state = json_text(json_member(*drivers, vendor), "status");
       vendor_failed = vendor_failed || state == "init_failed" || state == "permission_denied";
     }
   for (auto& entry : gpus) {
     std::vector<HealthCheck> checks;
-    const std::string vendor = text(entry, "vendor");
+    const std::string vendor = json_text(entry, "vendor");
     if (vendor == "nvidia") {
       const GpuHealthRecord* r = record_for(entry, nvidia);
       if (r) checks = r->checks;
@@ -179,11 +168,12 @@ Result<int> probe_health(Document& document, double timeout_s) {
   for (const auto& entry : gpus) {
     json reasons = json::array();
     for (const auto& c : entry["health"]["checks"])
-      if (c["status"] == "fail") reasons.push_back(text(c, "name") + ": " + text(c, "reason"));
+      if (c["status"] == "fail") reasons.push_back(json_text(c, "name") + ": " + json_text(c, "reason"));
     if (reasons.empty() && node["status"] != "fail") ++healthy;
     if (!reasons.empty()) {
       any_failed = 1;
-      unhealthy.push_back({{"index", at(entry, "index")}, {"uuid", at(entry, "uuid")}, {"reasons", reasons}});
+      unhealthy.push_back(
+          {{"index", json_member(entry, "index")}, {"uuid", json_member(entry, "uuid")}, {"reasons", reasons}});
     }
   }
   node["gpus_total"] = gpus.size();

@@ -62,6 +62,10 @@ Status probe_node(Document& document, const ProbeRequest& request) {
   document.set_section("drivers", std::move(drivers));
   document.set_section("gpus", std::move(inventory.gpus));
   document.set_section("visible", std::move(visible));
+  // The node's health verdict describes the GPUs an earlier probe found; with the
+  // gpus section replaced it would be stale, and gpumatch would apply its
+  // failures. Only --health (probe_health, after this) writes it again.
+  document.remove_section("health");
   return {};
 }
 

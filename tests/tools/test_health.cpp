@@ -134,6 +134,31 @@ TEST_CASE("gpuprobe --health: each scripted condition is found on its GPU, exit 
   CHECK(p.doc["health"]["unhealthy"].size() == 7);
 }
 
+TEST_CASE("gpuprobe: a plain re-probe of a --health document drops the stale health verdict") {
+  RunOptions o = node("cpu_2socket", "nvidia_health.json");
+  Probed first = health(o);
+  REQUIRE(first.exit_code == 1);
+  REQUIRE(first.doc["health"]["gpus_healthy"] == 1);
+  o.stdin_data = first.doc.dump();
+  RunResult again = run_tool("gpuprobe", {}, o);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  json doc = json::parse(again.out);
+  CHECK_FALSE(doc.contains("health"));
+  REQUIRE(doc["gpus"].size() == 8);
+  for (const auto& g : doc["gpus"]) CHECK_FALSE(g.contains("health"));
+  // gpumatch on the re-probed document no longer fails the GPUs the old verdict named.
+  o.stdin_data = again.out;
+  RunResult matched = run_tool("gpumatch", {"--gpus", "1", "--format", "json"}, o);
+  INFO(matched.err);
+  REQUIRE((matched.exit_code == 0 || matched.exit_code == 1));
+  const json m = json::parse(matched.out);
+  REQUIRE(m["match"]["jobs"][0]["devices"].size() == 8);
+  for (const auto& d : m["match"]["jobs"][0]["devices"])
+    for (const auto& rule : d["rules"])
+      if (rule["rule"] == "health") CHECK_MESSAGE(rule["outcome"] != "fail", rule.dump());
+}
+
 TEST_CASE("gpuprobe --health: row remapping under MIG is unsupported, never a pass") {
   Probed p = health(node("nvidia_a100_mig", "nvidia_a100_mig.json"));
   INFO(p.err);
