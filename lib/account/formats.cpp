@@ -248,7 +248,8 @@ std::vector<Point> xid_points(const json& device, const json&) {
   std::map<std::string, double> counts;
   for (int code : xid_catalogue) counts[std::to_string(code)] = 0;
   counts["other"] = 0;
-  for (const auto& [code, n] : events["xid"].value("by_code", json::object()).items()) {
+  const json by_code = events["xid"].value("by_code", json::object());
+  for (const auto& [code, n] : by_code.items()) {
     if (!n.is_number()) continue;
     auto it = counts.find(code);
     (it != counts.end() && code != "other" ? it->second : counts["other"]) += n.get<double>();
