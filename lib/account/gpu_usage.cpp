@@ -371,7 +371,7 @@ json GpuUsage::events_json() const {
     bool missing = std::string(field) == "retired_pages" ? retired.is_null() : remapped.is_null();
     if (!missing) continue;
     auto it = unavailable_.find(field);
-    unavailable[field] = it != unavailable_.end() ? it->second : "not read: the device had no sample";
+    unavailable[field] = it != unavailable_.end() ? it->second : "the telemetry gave no count for this device";
   }
   bool any_source = !xid.is_null() || !sbe.is_null() || !dbe.is_null();
   return {{"source", any_source ? json("nvml-events") : json(nullptr)},

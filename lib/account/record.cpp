@@ -81,7 +81,7 @@ class JobEvents {
       xid_count_ = xid_count_.value_or(0) + x.value("count", 0);
       if (x.value("count", 0) > 0) ++gpus_with_xid_;
       for (const auto& c : x.value("codes", json::array()))
-        if (c.is_number_unsigned()) codes_.insert(c.get<std::uint64_t>());
+        if (c.is_number_integer() && c.get<long long>() >= 0) codes_.insert(c.get<std::uint64_t>());
     } else {
       complete_ = false;
     }
@@ -108,7 +108,8 @@ class JobEvents {
 
  private:
   void sum(const json& from, const char* key, std::optional<std::uint64_t>& into) {
-    if (from.contains(key) && from[key].is_number_unsigned()) into = into.value_or(0) + from[key].get<std::uint64_t>();
+    if (from.contains(key) && from[key].is_number_integer() && from[key].get<long long>() >= 0)
+      into = into.value_or(0) + from[key].get<std::uint64_t>();
     else complete_ = false;
   }
   int devices_ = 0, gpus_with_xid_ = 0;

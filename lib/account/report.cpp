@@ -145,7 +145,8 @@ void read_events(Reader& r, const json& d, const std::string& at, DeviceView& v)
     if (codes && !codes->is_array()) return r.expected(ea + "/xid/codes", "an array", *codes);
     if (codes)
       for (const auto& c : *codes) {
-        if (!c.is_number_unsigned()) return r.expected(ea + "/xid/codes", "Xids (unsigned integers)", c);
+        if (!c.is_number_integer() || c.get<long long>() < 0)
+          return r.expected(ea + "/xid/codes", "Xids (integers from 0)", c);
         v.xid_codes.push_back(c.get<std::uint64_t>());
       }
   }
