@@ -473,6 +473,7 @@ TEST_CASE("gpuaccount: a hanging event wait costs the events, not the payload, t
     CHECK(gpu["events"]["xid"].is_null());
     CHECK(gpu["events"]["unavailable"]["xid"].get<std::string>().find("did not return within 0.2 s") != std::string::npos);
   }
+  CHECK(a["problems"].dump().find("an error-event read did not return within 0.2 s") != std::string::npos);
   // One abandoned thread per GPU, one call in flight, the main thread and the
   // payload's reaper: never one per sample (15 samples x 2 GPUs).
   CAPTURE(most_threads);
