@@ -72,7 +72,10 @@ Result<EventRead> read_events(const NvmlLibrary& nvml, CallTracker& tracker, Eve
     nvmlEventData_t data{};
     CallStatus s = nvml.check(tracker, nvml.api().nvmlEventSetWait, out.watch.label, out.watch.set, &data, 0u);
     if (s.code == NVML_ERROR_TIMEOUT) break;
-    if (!s.ok()) return s.error();
+    if (!s.ok()) {
+      out.failure = s.error();
+      break;
+    }
     if (data.device == out.watch.gpu && (data.eventType & out.watch.registered)) out.events.push_back(data);
   }
   return out;

@@ -4,6 +4,7 @@
 // (a zero timeout), so a read costs one NVML call per queued event.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,10 +28,11 @@ struct EventWatch {
 struct EventRead {
   EventWatch watch;
   std::vector<nvml::nvmlEventData_t> events;
+  std::optional<Error> failure;  // a wait failed otherwise than by finding nothing (NVML_ERROR_TIMEOUT)
 };
 
-// Starts the watch if it has not been, then reads what is queued. An error when
-// a wait fails otherwise than by finding nothing (NVML_ERROR_TIMEOUT).
+// Starts the watch if it has not been, then reads what is queued. The watch
+// comes back also after a failure, so that its set is freed at the end.
 Result<EventRead> read_events(const NvmlLibrary& nvml, CallTracker& tracker, EventWatch watch);
 
 // Frees the event set (before nvmlShutdown).

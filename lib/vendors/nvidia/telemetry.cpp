@@ -468,6 +468,10 @@ Result<DeviceEvents> NvmlTelemetry::events(const std::string& uuid) {
     return read.error();
   }
   at->second = read->watch;
+  if (read->failure) {
+    watch_failed_.emplace(gpu_uuid, *read->failure);
+    return *read->failure;
+  }
   distribute(gpu_uuid, read->events);
   DeviceEvents out;
   auto& queue = pending_[uuid];
