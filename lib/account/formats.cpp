@@ -240,6 +240,26 @@ std::vector<Point> score_points(const json& device, const json& account) {
   return {};
 }
 
+// One series per catalogued Xid and one for the others, 0 included, wherever
+// the device's Xid events were watched: "none seen" and "not watched" differ.
+std::vector<Point> xid_points(const json& device, const json&) {
+  const json& events = device.value("events", json());
+  if (!events.is_object() || !events.contains("xid") || !events["xid"].is_object()) return {};
+  std::map<std::string, double> counts;
+  for (int code : xid_catalogue) counts[std::to_string(code)] = 0;
+  counts["other"] = 0;
+  const json by_code = events["xid"].value("by_code", json::object());
+  for (const auto& [code, n] : by_code.items()) {
+    if (!n.is_number()) continue;
+    auto it = counts.find(code);
+    (it != counts.end() && code != "other" ? it->second : counts["other"]) += n.get<double>();
+  }
+  std::vector<Point> out;
+  for (int code : xid_catalogue) out.push_back({"xid=\"" + std::to_string(code) + "\"", counts[std::to_string(code)]});
+  out.push_back({"xid=\"other\"", counts["other"]});
+  return out;
+}
+
 std::vector<Point> installed_points(const json&, const json&) { return {{"", 1.0}}; }
 
 std::vector<Point> timestamp_points(const json&, const json&) {
@@ -284,6 +304,17 @@ const MetricDef prometheus_metrics[] = {
      Scope::device, "/last_sample/ecc_corrected_volatile", 1, "type=\"corrected\",counter=\"volatile\""},
     {"gpukit_gpu_ecc_errors_total", "counter", "", Scope::device, "/last_sample/ecc_uncorrected_volatile", 1,
      "type=\"uncorrected\",counter=\"volatile\""},
+    {"gpukit_gpu_xid_events_total", "counter",
+     "Xid critical errors the driver reported for the device while watched (the job; node mode: the window), by Xid (NVML events); "
+     "xid=\"other\" counts those outside the catalogue gpuaccount(1) explains.",
+     Scope::device, nullptr, 1, "", xid_points},
+    {"gpukit_gpu_ecc_events_total", "counter", "ECC error events the driver reported for the device while watched (NVML events).",
+     Scope::device, "/events/ecc_single_bit_events", 1, "type=\"single_bit\""},
+    {"gpukit_gpu_ecc_events_total", "counter", "", Scope::device, "/events/ecc_double_bit_events", 1, "type=\"double_bit\""},
+    {"gpukit_gpu_retired_pages_total", "counter", "Device memory pages retired while watched (ECC page retirement).",
+     Scope::device, "/events/retired_pages"},
+    {"gpukit_gpu_remapped_rows_total", "counter", "DRAM rows remapped while watched (row remapping).", Scope::device,
+     "/events/remapped_rows"},
     {"gpukit_account_interval_seconds", "gauge", "Seconds between rewrites of this file (gpuaccount --interval).", Scope::file,
      "/interval_s"},
     {"gpukit_account_last_update_timestamp_seconds", "gauge", "When gpuaccount last rewrote this file (Unix time).",
@@ -420,6 +451,31 @@ std::string series_row(const SeriesRow& r) {
   return s + "\n";
 }
 
+std::string events_summary(const json& g) {
+  const json& e = g.value("events", json());
+  if (!e.is_object()) return "-";
+  std::string out;
+  bool unknown = false;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+  if (e.contains("xid") && e["xid"].is_object()) {
+    std::string codes;
+    for (const auto& c : e["xid"].value("codes", json::array())) codes += (codes.empty() ? "" : ",") + dump_json(c);
+    if (!codes.empty()) add("xid " + codes);
+  } else {
+    unknown = true;
+  }
+  for (auto [key, name] : {std::pair{"ecc_single_bit_events", "sbe"}, std::pair{"ecc_double_bit_events", "dbe"},
+                           std::pair{"retired_pages", "retired pages"}, std::pair{"remapped_rows", "remapped rows"}}) {
+    if (!e.contains(key) || !e[key].is_number()) {
+      unknown = unknown || std::string(key).rfind("ecc_", 0) == 0;
+      continue;
+    }
+    if (e[key].get<double>() > 0) add(std::string(name) + " " + dump_json(e[key]));
+  }
+  if (out.empty()) return unknown ? "-" : "none";
+  return out;
+}
+
 std::string render_account_table(const json& a) {
   auto show = [](const json& v, const std::string& unit = "") -> std::string {
     if (v.is_null()) return "-";
@@ -442,12 +498,13 @@ std::string render_account_table(const json& a) {
   std::string out = render_key_values(rows);
   const json& gpus = a.value("gpus", json::array());
   if (!gpus.empty()) {
-    Table t({"device", "model", "attribution", "count", "held s", "active s", "util %", "max mem", "energy J", "class"});
+    Table t({"device", "model", "attribution", "count", "held s", "active s", "util %", "max mem", "energy J", "class",
+             "errors"});
     for (const auto& g : gpus) {
       t.add_row({str(g, "uuid"), str(g, "model"), str(g, "attribution"), show(g["count"]), show(g["available_s"]),
                  show(g["active_s"]), show(g["utilization_mean_pct"]),
                  g["memory_max_bytes"].is_number() ? format_bytes(g["memory_max_bytes"].get<std::uint64_t>()) : "-",
-                 show(g["energy_j"]), g.contains("usage_class") ? show(g["usage_class"]) : "-"});
+                 show(g["energy_j"]), g.contains("usage_class") ? show(g["usage_class"]) : "-", events_summary(g)});
     }
     out += "\n" + t.render();
   }

@@ -58,6 +58,14 @@ std::string series_row(const SeriesRow& row);
 
 std::string render_account_table(const json& account);
 
+// The Xids NVIDIA's Xid catalogue (docs.nvidia.com/deploy/xid-errors) names and
+// man/man1/gpuaccount.1 explains: the textfile labels these, and "other" for the rest,
+// so that the label's values stay bounded.
+inline constexpr int xid_catalogue[] = {13, 31, 43, 48, 63, 64, 74, 79, 92, 94, 95, 119};
+
+// A device's error events in a few words ("xid 79; dbe 1", "none"), "-" when unknown.
+std::string events_summary(const json& device);
+
 // The GPM families and usage classes of the textfile (formats_activity.cpp);
 // `labels` gives a device's label set.
 std::string render_prometheus_activity(const json& account, const std::function<std::string(const json&)>& labels);

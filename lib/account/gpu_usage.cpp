@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <regex>
 
 namespace gpukit {
@@ -47,6 +48,9 @@ void add_sample(TelemetrySource& source, const std::string& uuid, DevicePoll& po
   auto s = source.sample(uuid);
   if (s) poll.sample = std::move(*s);
   else poll.sample_error = s.error().what();
+  auto e = source.events(uuid);
+  if (e) poll.events = std::move(*e);
+  else poll.events_error = e.error().what();
 }
 
 GpuUsage::GpuUsage(HeldDevice device, bool node_mode) : device_(std::move(device)), node_mode_(node_mode) {}
@@ -83,9 +87,32 @@ double round_to(double v, double step) {
 
 }  // namespace
 
+void GpuUsage::add_events(const DevicePoll& poll) {
+  if (!poll.events_error.empty() && events_failed_.empty()) events_failed_ = poll.events_error;
+  if (!poll.events) return;
+  events_read_ = true;
+  for (const auto& [kind, reason] : poll.events->unavailable) events_unavailable_.emplace(kind, reason);
+  for (const auto& e : poll.events->events) {
+    switch (e.kind) {
+      case DeviceEvent::Kind::ecc_single_bit: ++ecc_single_bit_events_; break;
+      case DeviceEvent::Kind::ecc_double_bit: ++ecc_double_bit_events_; break;
+      case DeviceEvent::Kind::xid:
+        if (xid_.count++ == 0) {
+          xid_.first_s = e.time_s;
+          xid_.first_unix_s = e.unix_time_s;
+        }
+        xid_.last_s = e.time_s;
+        xid_.last_unix_s = e.unix_time_s;
+        ++xid_.by_code[e.xid];
+        break;
+    }
+  }
+}
+
 void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
   ++polls_;
   if (!first_time_) first_time_ = poll.time_s;
+  add_events(poll);
   double dt = last_time_ ? std::max(0.0, poll.time_s - *last_time_) : 0.0;
   last_time_ = poll.time_s;
   available_s_ += dt;
@@ -270,6 +297,90 @@ void GpuUsage::add(const DevicePoll& poll, const std::set<int>& job) {
     if (!ecc_uncorrected_first_) ecc_uncorrected_first_ = s.ecc_uncorrected;
     ecc_uncorrected_last_ = s.ecc_uncorrected;
   }
+  if (s.retired_pages) {
+    if (!retired_pages_first_) retired_pages_first_ = s.retired_pages;
+    retired_pages_last_ = s.retired_pages;
+  }
+  if (s.remapped_rows) {
+    if (!remapped_rows_first_) remapped_rows_first_ = s.remapped_rows;
+    remapped_rows_last_ = s.remapped_rows;
+  }
+}
+
+namespace {
+
+std::string iso_utc(double unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Counters that only grow while the driver stays loaded: the growth, or null.
+json growth(std::optional<std::uint64_t> first, std::optional<std::uint64_t> last) {
+  if (!first || !last) return nullptr;
+  return *last >= *first ? *last - *first : *last;  // counters reset with the driver
+}
+
+}  // namespace
+
+json GpuUsage::events_json() const {
+  json unavailable = json::object();
+  // A kind is known when the events were read and the device reports it, and no read failed since.
+  auto known = [&](const char* kind) -> bool {
+    if (!events_failed_.empty()) {
+      unavailable[kind] = "the event read failed, later events are unknown: " + events_failed_;
+      return false;
+    }
+    if (auto it = events_unavailable_.find(kind); it != events_unavailable_.end()) {
+      unavailable[kind] = it->second;
+      return false;
+    }
+    if (!events_read_) {
+      unavailable[kind] = "the device's events were never read";
+      return false;
+    }
+    return true;
+  };
+  json xid = nullptr;
+  if (known("xid")) {
+    double t0 = first_time_.value_or(0);
+    json codes = json::array(), by_code = json::object();
+    for (const auto& [code, n] : xid_.by_code) {
+      codes.push_back(code);
+      by_code[std::to_string(code)] = n;
+    }
+    bool any = xid_.count > 0;
+    xid = {{"count", xid_.count},
+           {"codes", codes},
+           {"by_code", by_code},
+           {"first_s", any ? json(round_to(std::max(0.0, xid_.first_s - t0), 0.001)) : json(nullptr)},
+           {"last_s", any ? json(round_to(std::max(0.0, xid_.last_s - t0), 0.001)) : json(nullptr)},
+           {"first_time", any ? json(iso_utc(xid_.first_unix_s)) : json(nullptr)},
+           {"last_time", any ? json(iso_utc(xid_.last_unix_s)) : json(nullptr)}};
+  }
+  json sbe = known("ecc_single_bit") ? json(ecc_single_bit_events_) : json(nullptr);
+  json dbe = known("ecc_double_bit") ? json(ecc_double_bit_events_) : json(nullptr);
+  if (auto it = events_unavailable_.find("gpu_instance_id"); it != events_unavailable_.end())
+    unavailable["gpu_instance_id"] = it->second;
+  json retired = growth(retired_pages_first_, retired_pages_last_);
+  json remapped = growth(remapped_rows_first_, remapped_rows_last_);
+  for (const char* field : {"retired_pages", "remapped_rows"}) {
+    bool missing = std::string(field) == "retired_pages" ? retired.is_null() : remapped.is_null();
+    if (!missing) continue;
+    auto it = unavailable_.find(field);
+    unavailable[field] = it != unavailable_.end() ? it->second : "the telemetry gave no count for this device";
+  }
+  bool any_source = !xid.is_null() || !sbe.is_null() || !dbe.is_null();
+  return {{"source", any_source ? json("nvml-events") : json(nullptr)},
+          {"xid", xid},
+          {"ecc_single_bit_events", sbe},
+          {"ecc_double_bit_events", dbe},
+          {"retired_pages", retired},
+          {"remapped_rows", remapped},
+          {"unavailable", unavailable}};
 }
 
 json GpuUsage::last_sample_json() const {
@@ -383,15 +494,12 @@ json GpuUsage::to_json() const {
   j["temperature_max_c"] = opt(temperature_max_c_);
   j["sm_clock_max_mhz"] = opt(sm_clock_max_mhz_);
   j["throttle_reasons"] = std::vector<std::string>(throttle_reasons_.begin(), throttle_reasons_.end());
-  auto delta = [](std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) -> json {
-    if (!a || !b) return nullptr;
-    return *b >= *a ? *b - *a : *b;  // counters reset with the driver
-  };
-  j["ecc_corrected_errors"] = delta(ecc_corrected_first_, ecc_corrected_last_);
-  j["ecc_uncorrected_errors"] = delta(ecc_uncorrected_first_, ecc_uncorrected_last_);
+  j["ecc_corrected_errors"] = growth(ecc_corrected_first_, ecc_corrected_last_);
+  j["ecc_uncorrected_errors"] = growth(ecc_uncorrected_first_, ecc_uncorrected_last_);
   j["last_sample"] = last_sample_json();
   if (node_mode_) j["occupancy"] = available_s_ > 0 ? json(round_to(occupied_s_ / available_s_, 0.0001)) : json(nullptr);
   j["activity"] = activity_json();
+  j["events"] = events_json();
   j["gap_s"] = round_to(gap_s_, 0.001);
   json gaps = json::array();
   for (const auto& g : gaps_) {

@@ -58,13 +58,15 @@ struct DevicePoll {
   std::string sample_error;  // when sample is empty: the error (a gap)
   std::optional<std::vector<ProcessSample>> processes;
   std::string process_error;
+  std::optional<DeviceEvents> events;  // read with the sample
+  std::string events_error;
 };
 
 // Reads one device: its processes (advancing `cursor`, the driver's
 // lastSeenTimeStamp) and, unless `processes_only`, its sample; errors kept as text.
 DevicePoll poll_device(TelemetrySource& source, const std::string& uuid, std::uint64_t& cursor, double now_s,
                        bool processes_only = false);
-// Completes a processes-only poll with the device's sample.
+// Completes a processes-only poll with the device's sample and error events.
 void add_sample(TelemetrySource& source, const std::string& uuid, DevicePoll& poll);
 
 class GpuUsage {
@@ -106,6 +108,9 @@ class GpuUsage {
   std::optional<ActivityMeans> activity_mean() const;
   // {"source", "reason", "samples", "mean", "max"} (account.schema.json).
   json activity_json() const;
+  // Xid and ECC events and memory retirement over the job (account.schema.json
+  // gpus[].events); null counts with the reason where unknown, never 0.
+  json events_json() const;
 
   // The per-device record of the account section (account.schema.json, gpus[]).
   json to_json() const;
@@ -143,6 +148,21 @@ class GpuUsage {
   int polls_ = 0;
   bool timed_out_ = false;
   Latest latest_;
+  // Error events (NVML events): counted per kind once the device reported them;
+  // a kind in events_unavailable_ is unknown (null), as is every kind after a
+  // failed read (events_failed_).
+  struct XidSeen {
+    int count = 0;
+    std::map<std::uint64_t, int> by_code;
+    double first_s = 0, last_s = 0, first_unix_s = 0, last_unix_s = 0;
+  };
+  XidSeen xid_;
+  int ecc_single_bit_events_ = 0, ecc_double_bit_events_ = 0;
+  bool events_read_ = false;
+  std::map<std::string, std::string> events_unavailable_;
+  std::string events_failed_;
+  std::optional<std::uint64_t> retired_pages_first_, retired_pages_last_, remapped_rows_first_, remapped_rows_last_;
+  void add_events(const DevicePoll& poll);
   // The device's own readings at the latest poll (temperature, clocks,
   // throttling, ECC counters), for live exporters; empty after a gap.
   std::optional<DeviceSample> last_sample_;

@@ -24,13 +24,18 @@ class GuardedTelemetry final : public TelemetrySource {
   std::vector<std::string> devices() const override { return source_->devices(); }
   Result<DeviceSample> sample(const std::string& uuid) override;
   Result<std::vector<ProcessSample>> processes(const std::string& uuid, std::uint64_t& since_us) override;
+  // Guarded on its own: a wait for events that hangs costs the device's events,
+  // not its samples (one abandoned thread for each, at most).
+  Result<DeviceEvents> events(const std::string& uuid) override;
 
   // The device had a call that never returned: it is not called again.
   bool timed_out(const std::string& uuid) const { return timed_out_.count(uuid) > 0; }
+  bool events_timed_out(const std::string& uuid) const { return timed_out_.count(events_key(uuid)) > 0; }
 
  private:
   template <class T, class Call>
-  Result<T> guarded(const std::string& uuid, Call&& call);
+  Result<T> guarded(const std::string& key, Call&& call);
+  static std::string events_key(const std::string& uuid) { return "events:" + uuid; }
 
   std::unique_ptr<TelemetrySource> source_;
   std::set<std::string> timed_out_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "core/utf8.hpp"
 
@@ -65,6 +66,56 @@ class JobActivity {
  private:
   std::vector<double> sum_ = std::vector<double>(activity_fields().size()), weight_ = sum_;
   bool any_ = false;
+};
+
+// The job's error events and memory retirement: sums over the devices that know
+// them (null when none does); `complete` says whether every device knew every one.
+class JobEvents {
+ public:
+  void add(const json& d) {
+    const json& e = d.value("events", json::object());
+    if (!e.is_object()) return;
+    ++devices_;
+    if (e["xid"].is_object()) {
+      const json& x = e["xid"];
+      xid_count_ = xid_count_.value_or(0) + x.value("count", 0);
+      if (x.value("count", 0) > 0) ++gpus_with_xid_;
+      for (const auto& c : x.value("codes", json::array()))
+        if (c.is_number_integer() && c.get<long long>() >= 0) codes_.insert(c.get<std::uint64_t>());
+    } else {
+      complete_ = false;
+    }
+    sum(e, "ecc_single_bit_events", sbe_);
+    sum(e, "ecc_double_bit_events", dbe_);
+    sum(d, "ecc_corrected_errors", ecc_corrected_);
+    sum(d, "ecc_uncorrected_errors", ecc_uncorrected_);
+    sum(e, "retired_pages", retired_);
+    sum(e, "remapped_rows", remapped_);
+  }
+  json to_json() const {
+    auto opt_n = [](const std::optional<std::uint64_t>& v) { return v ? json(*v) : json(nullptr); };
+    return {{"xid_count", opt_n(xid_count_)},
+            {"xid_codes", xid_count_ ? json(std::vector<std::uint64_t>(codes_.begin(), codes_.end())) : json(nullptr)},
+            {"devices_with_xid", gpus_with_xid_},
+            {"ecc_single_bit_events", opt_n(sbe_)},
+            {"ecc_double_bit_events", opt_n(dbe_)},
+            {"ecc_corrected_errors", opt_n(ecc_corrected_)},
+            {"ecc_uncorrected_errors", opt_n(ecc_uncorrected_)},
+            {"retired_pages", opt_n(retired_)},
+            {"remapped_rows", opt_n(remapped_)},
+            {"complete", complete_ && devices_ > 0}};
+  }
+
+ private:
+  void sum(const json& from, const char* key, std::optional<std::uint64_t>& into) {
+    if (from.contains(key) && from[key].is_number_integer() && from[key].get<long long>() >= 0)
+      into = into.value_or(0) + from[key].get<std::uint64_t>();
+    else complete_ = false;
+  }
+  int devices_ = 0, gpus_with_xid_ = 0;
+  bool complete_ = true;
+  std::optional<std::uint64_t> xid_count_, sbe_, dbe_, ecc_corrected_, ecc_uncorrected_, retired_, remapped_;
+  std::set<std::uint64_t> codes_;
 };
 
 }  // namespace
@@ -218,11 +269,13 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
   std::optional<double> util_max;
   std::optional<std::uint64_t> memory;
   JobActivity job_activity;
+  JobEvents job_events;
   for (const auto& g : gpus) {
     json d = g.to_json();
     add_usage_class(d, g, m.usage_classes);
     if (!(m.mode == "node" && g.device().mig)) job_activity.add(g);
     // On a node, a MIG instance is part of its GPU, which is counted already.
+    if (!(m.mode == "node" && g.device().mig)) job_events.add(d);
     if (m.mode == "node" && g.device().mig) {
       devices.push_back(std::move(d));
       continue;
@@ -264,6 +317,7 @@ json account_section(const AccountMeta& m, const JobIdentity& identity, const Cp
     total["occupancy"] = window > 0 ? json(round_to(occupied / window, 0.0001)) : json(nullptr);
   }
   job_activity.set(total, m.usage_classes);
+  total["events"] = job_events.to_json();
   a["total"] = total;
 
   if (scores) {

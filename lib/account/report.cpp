@@ -51,6 +51,9 @@ struct DeviceView {
   std::optional<double> active_s, energy_j, utilization_pct, occupancy, score_hours;
   std::optional<ActivityMeans> means;
   std::optional<std::string> usage_class;
+  // Error events: empty when the record predates them or the device was not watched.
+  bool xid_watched = false, ecc_seen = false;
+  std::vector<std::uint64_t> xid_codes;
 };
 
 struct RecordView {
@@ -131,6 +134,28 @@ std::map<std::string, double> score_hours_by_uuid(Reader& r, const json& account
   return out;
 }
 
+// Records from before error events have no "events" object.
+void read_events(Reader& r, const json& d, const std::string& at, DeviceView& v) {
+  const json* e = r.object(d, "events", at, true);
+  if (!e) return;
+  const std::string ea = at + "/events";
+  if (const json* xid = r.object(*e, "xid", ea, true)) {
+    v.xid_watched = true;
+    const json* codes = r.member(*xid, "codes", ea + "/xid");
+    if (codes && !codes->is_array()) return r.expected(ea + "/xid/codes", "an array", *codes);
+    if (codes)
+      for (const auto& c : *codes) {
+        if (!c.is_number_integer() || c.get<long long>() < 0)
+          return r.expected(ea + "/xid/codes", "Xids (integers from 0)", c);
+        v.xid_codes.push_back(c.get<std::uint64_t>());
+      }
+  }
+  for (const char* key : {"ecc_single_bit_events", "ecc_double_bit_events"})
+    if (auto n = r.number(*e, key, ea, true, false); n && *n > 0) v.ecc_seen = true;
+  for (const char* key : {"ecc_corrected_errors", "ecc_uncorrected_errors"})
+    if (auto n = r.number(d, key, at, true, false); n && *n > 0) v.ecc_seen = true;
+}
+
 std::optional<DeviceView> read_device(Reader& r, const json& d, const std::string& at) {
   if (!d.is_object()) return r.expected(at, "an object", d), std::nullopt;
   DeviceView v;
@@ -151,6 +176,7 @@ std::optional<DeviceView> read_device(Reader& r, const json& d, const std::strin
       v.means = *m;
     }
   }
+  read_events(r, d, at, v);
   v.usage_class = r.string(d, "usage_class", at, true);
   if (v.usage_class) {
     const auto& names = usage_class_names();
@@ -232,6 +258,23 @@ void add_device(ReportGroup& g, const DeviceView& d, const std::string& usage_cl
     }
 }
 
+// One job's error events within one group.
+struct JobEvents {
+  bool watched = false, xid = false, ecc = false;
+  std::set<std::uint64_t> codes;
+  void add(const DeviceView& d) {
+    watched = watched || d.xid_watched;
+    ecc = ecc || d.ecc_seen;
+    codes.insert(d.xid_codes.begin(), d.xid_codes.end());
+  }
+  void count_into(ReportGroup& g) const {
+    if (watched) ++g.jobs_events_watched;
+    if (!codes.empty()) ++g.jobs_with_xid;
+    if (ecc) ++g.jobs_with_ecc;
+    for (auto c : codes) ++g.jobs_by_xid[c];
+  }
+};
+
 // Spreads a node record's GPU-seconds over the hours its window covers.
 void add_occupancy(std::map<long long, OccupancyBin>& bins, const RecordView& v) {
   double window = 0, occupied = 0;
@@ -293,6 +336,8 @@ Status ReportBuilder::add_record(const json& document, const std::string& origin
                                        &report_.by_vo[vo], &report_.by_fqan[fqan], &report_.by_user[user]};
   for (ReportGroup* g : per_job) ++g->jobs;
   std::set<std::string> models, classes;
+  // A job counts once per group in which its devices saw an event.
+  std::map<ReportGroup*, JobEvents> events;
   for (const auto& d : v.devices) {
     std::string cls = d.usage_class && !reclassify_ ? *d.usage_class : rules_.classify(d.means, d.utilization_pct).name;
     std::string model = d.model.empty() ? "(unknown)" : d.model;
@@ -303,7 +348,11 @@ Status ReportBuilder::add_record(const json& document, const std::string& origin
     for (ReportGroup* g : per_job) add_device(*g, d, cls);
     add_device(by_model, d, cls);
     add_device(by_class, d, cls);
+    for (ReportGroup* g : per_job) events[g].add(d);
+    events[&by_model].add(d);
+    events[&by_class].add(d);
   }
+  for (auto& [g, e] : events) e.count_into(*g);
   return {};
 }
 

@@ -30,6 +30,11 @@ struct ReportGroup {
   double energy_kwh = 0, energy_known_h = 0;
   double score_hours = 0, score_known_h = 0;
   double gpm_h = 0, fp64_h = 0, fp32_h = 0, fp16_h = 0, tensor_h = 0;  // precision GPU-hours (activity x held)
+  // Error events (records with an "events" object on their devices): jobs whose
+  // devices in the group were watched for Xid events, saw one, saw an ECC error
+  // (an event, or the uncorrected/corrected counter grew); jobs per Xid.
+  long long jobs_events_watched = 0, jobs_with_xid = 0, jobs_with_ecc = 0;
+  std::map<std::uint64_t, long long> jobs_by_xid;
 };
 
 struct OccupancyBin {

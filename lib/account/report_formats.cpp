@@ -44,6 +44,23 @@ json precision_mix(const ReportGroup& g) {
           {"tensor_share", share(g.tensor_h, sum)}};
 }
 
+json events_json(const ReportGroup& g) {
+  json by_xid = json::object();
+  for (const auto& [code, jobs] : g.jobs_by_xid) by_xid[std::to_string(code)] = jobs;
+  return {{"jobs_watched", g.jobs_events_watched},
+          {"jobs_with_xid", g.jobs_with_xid},
+          {"jobs_with_ecc_errors", g.jobs_with_ecc},
+          {"jobs_by_xid", by_xid}};
+}
+
+// "79 (2), 48 (1)": the jobs per Xid.
+std::string xid_cell(const ReportGroup& g) {
+  std::string out;
+  for (const auto& [code, jobs] : g.jobs_by_xid)
+    out += (out.empty() ? "" : ", ") + std::to_string(code) + " (" + std::to_string(jobs) + ")";
+  return out.empty() ? "-" : out;
+}
+
 json group_json(const ReportGroup& g) {
   auto u = utilization_pct(g);
   return {{"jobs", g.jobs},
@@ -56,7 +73,8 @@ json group_json(const ReportGroup& g) {
           {"energy_coverage", share(g.energy_known_h, g.held_h)},
           {"score_hours", g.score_known_h > 0 ? json(round_to(g.score_hours, 0.0001)) : json(nullptr)},
           {"score_coverage", share(g.score_known_h, g.held_h)},
-          {"precision_mix", precision_mix(g)}};
+          {"precision_mix", precision_mix(g)},
+          {"events", events_json(g)}};
 }
 
 std::string iso_time(long long epoch) {
@@ -166,16 +184,22 @@ std::string render_report_table(const Report& r) {
                                           share_pct(t.tensor_h, pipes) + " % (of " + fixed(t.gpm_h, 2) +
                                           " GPU-hours with GPM)"
                                     : "- (no record has GPM activity)"},
+      {"GPU errors", t.jobs_events_watched > 0
+                         ? std::to_string(t.jobs_with_xid) + " jobs saw an Xid (" + xid_cell(t) + "), " +
+                               std::to_string(t.jobs_with_ecc) + " an ECC error, of " +
+                               std::to_string(t.jobs_events_watched) + " jobs watched"
+                         : "- (no record has error events)"},
   });
   for (const auto& dim : report_dimensions()) {
     Table table({dim.title, "jobs", "GPU-h held", "active", "idle-held", "util %", "kWh", "score-h", "FP64 %", "FP32 %",
-                 "FP16 %", "tensor %"});
+                 "FP16 %", "tensor %", "Xid jobs", "ECC jobs"});
     for (const auto& [key, g] : r.*(dim.groups)) {
       double p = pipes_h(g);
       table.add_row({key, std::to_string(g.jobs), fixed(g.held_h, 2), g.active_known_h > 0 ? fixed(g.active_h, 2) : "-",
                      fixed(g.idle_held_h, 2), opt_fixed(utilization_pct(g), 1),
                      g.energy_known_h > 0 ? fixed(g.energy_kwh, 2) : "-", g.score_known_h > 0 ? fixed(g.score_hours, 2) : "-",
-                     share_pct(g.fp64_h, p), share_pct(g.fp32_h, p), share_pct(g.fp16_h, p), share_pct(g.tensor_h, p)});
+                     share_pct(g.fp64_h, p), share_pct(g.fp32_h, p), share_pct(g.fp16_h, p), share_pct(g.tensor_h, p),
+                     std::to_string(g.jobs_with_xid), std::to_string(g.jobs_with_ecc)});
     }
     if (!table.empty()) out += "\n" + table.render();
   }
@@ -195,7 +219,8 @@ std::string render_report_table(const Report& r) {
 std::string render_report_csv(const Report& r) {
   std::string out =
       "dimension,key,jobs,gpu_hours_held,gpu_hours_active,gpu_hours_idle_held,utilization_pct,energy_kwh,score_hours,"
-      "gpu_hours_with_gpm,fp64_share,fp32_share,fp16_share,tensor_share\n";
+      "gpu_hours_with_gpm,fp64_share,fp32_share,fp16_share,tensor_share,jobs_events_watched,jobs_with_xid,"
+      "jobs_with_ecc_errors\n";
   auto row = [&](const std::string& dim, const std::string& key, const ReportGroup& g) {
     double p = pipes_h(g);
     auto sh = [&](double part) { return g.gpm_h > 0 && p > 0 ? fixed(part / p, 4) : std::string(); };
@@ -204,7 +229,8 @@ std::string render_report_csv(const Report& r) {
            (g.active_known_h > 0 ? fixed(g.active_h, 4) : "") + "," + fixed(g.idle_held_h, 4) + "," +
            (u ? fixed(*u, 2) : "") + "," + (g.energy_known_h > 0 ? fixed(g.energy_kwh, 4) : "") + "," +
            (g.score_known_h > 0 ? fixed(g.score_hours, 4) : "") + "," + fixed(g.gpm_h, 4) + "," + sh(g.fp64_h) + "," +
-           sh(g.fp32_h) + "," + sh(g.fp16_h) + "," + sh(g.tensor_h) + "\n";
+           sh(g.fp32_h) + "," + sh(g.fp16_h) + "," + sh(g.tensor_h) + "," + std::to_string(g.jobs_events_watched) + "," +
+           std::to_string(g.jobs_with_xid) + "," + std::to_string(g.jobs_with_ecc) + "\n";
   };
   row("total", "", r.total);
   for (const auto& dim : report_dimensions())

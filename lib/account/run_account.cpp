@@ -393,6 +393,10 @@ void Session::poll_gpus(double now, const std::set<int>& job) {
     gpus_[held->second].add(poll, job);
   }
   for (auto& g : gpus_)
+    if (telemetry_->events_timed_out(g.device().uuid))
+      note("device " + g.device().uuid + ": an error-event read did not return within " +
+           format_seconds(o_.common.timeout_s) + " s; its events are not read again and are unknown (null) in the record");
+  for (auto& g : gpus_)
     if (!g.timed_out() && telemetry_->timed_out(g.device().uuid)) {
       g.mark_timed_out();
       note("device " + g.device().uuid + ": a telemetry call did not return within " + format_seconds(o_.common.timeout_s) +

@@ -6,6 +6,22 @@
 
 namespace gpukit {
 
+const char* to_string(DeviceEvent::Kind kind) {
+  switch (kind) {
+    case DeviceEvent::Kind::xid: return "xid";
+    case DeviceEvent::Kind::ecc_single_bit: return "ecc_single_bit";
+    case DeviceEvent::Kind::ecc_double_bit: return "ecc_double_bit";
+  }
+  return "xid";
+}
+
+Result<DeviceEvents> TelemetrySource::events(const std::string&) {
+  DeviceEvents none;
+  for (const char* kind : device_event_kinds)
+    none.unavailable.emplace_back(kind, vendor() + " telemetry reports no error events");
+  return none;
+}
+
 namespace {
 
 class CombinedTelemetry final : public TelemetrySource {
@@ -37,6 +53,12 @@ class CombinedTelemetry final : public TelemetrySource {
     auto* s = owner(uuid);
     if (!s) return unknown(uuid);
     return s->processes(uuid, since_us);
+  }
+
+  Result<DeviceEvents> events(const std::string& uuid) override {
+    auto* s = owner(uuid);
+    if (!s) return unknown(uuid);
+    return s->events(uuid);
   }
 
  private:

@@ -34,6 +34,9 @@ struct DeviceSample {
   std::optional<std::uint64_t> throttle_reasons;  // vendor bit mask
   std::vector<std::string> throttle_reason_names; // "sw_power_cap", "hw_slowdown", "sw_thermal", ...
   std::optional<std::uint64_t> ecc_corrected, ecc_uncorrected;  // volatile counts
+  // Memory retired so far (pages retired for ECC errors, both causes; DRAM rows
+  // remapped, correctable and uncorrectable): callers difference them.
+  std::optional<std::uint64_t> retired_pages, remapped_rows;
   // Empty at a device's first sample (GPM needs two) and where there is none
   // ("activity" in `unavailable` then says why).
   std::optional<GpuActivity> activity;
@@ -49,6 +52,26 @@ struct DeviceSample {
 inline constexpr const char* throttle_reason_vocabulary[] = {
     "gpu_idle",   "applications_clocks_setting", "sw_power_cap",   "hw_slowdown",          "sync_boost",
     "sw_thermal", "hw_thermal",                  "hw_power_brake", "display_clock_setting"};
+
+// An error the driver reported for a device (NVML events), as read.
+struct DeviceEvent {
+  enum class Kind { xid, ecc_single_bit, ecc_double_bit };
+  Kind kind = Kind::xid;
+  std::uint64_t xid = 0;                        // Kind::xid: the Xid (999: one the driver does not name)
+  std::optional<unsigned> gpu_instance_id;      // the MIG GPU instance it is attributed to; empty: the whole GPU
+  double time_s = 0;                            // CLOCK_MONOTONIC when read: at most one poll after it occurred
+  double unix_time_s = 0;                       // the same moment, wall clock
+};
+
+// The kinds of event, as the record names them.
+inline constexpr const char* device_event_kinds[] = {"xid", "ecc_single_bit", "ecc_double_bit"};
+const char* to_string(DeviceEvent::Kind kind);
+
+struct DeviceEvents {
+  std::vector<DeviceEvent> events;  // since the previous call for the device
+  // Kinds the device does not report (device_event_kinds) -> the reason.
+  std::vector<std::pair<std::string, std::string>> unavailable;
+};
 
 struct ProcessSample {
   int pid = 0;
@@ -71,6 +94,11 @@ class TelemetrySource {
   // driver's lastSeenTimeStamp cursor), so that consecutive polls lose nothing;
   // the cursor is advanced to the newest sample returned.
   virtual Result<std::vector<ProcessSample>> processes(const std::string& uuid, std::uint64_t& since_us) = 0;
+  // Error events of a device since the previous call (the first call starts the
+  // watch: nothing before it is seen). Never waits for an event. A MIG instance
+  // gets its GPU's events that name its GPU instance and those that name none
+  // (they concern the whole GPU). The default: no kind is reported.
+  virtual Result<DeviceEvents> events(const std::string& uuid);
 };
 
 // NVML-backed telemetry (libnvidia-ml.so.1 or GPUKIT_NVML_LIBRARY). Calls run

@@ -437,6 +437,49 @@ TEST_CASE("gpuaccount: a hung NVML call is abandoned once per device, threads st
   CHECK(most_threads <= a["gpus"].size() + 3);
 }
 
+TEST_CASE("gpuaccount: a hanging event wait costs the events, not the payload, the samples or a thread per sample") {
+  std::string dir = temp_dir();
+  json machine = json::parse(read_file(fixture("machines/nvidia_events.json")));
+  machine["hang"] = "nvmlEventSetWait";
+  std::ofstream(dir + "/machine.json") << machine.dump();
+  std::string done = dir + "/done";
+  Background g({"-q", "--interval", "0.1", "--timeout", "0.2", "-o", dir + "/r.json", "--", "/bin/sh", "-c",
+                "sleep 1.5; touch " + done + "; exit 5"},
+               {{"GPUKIT_NVML_LIBRARY", nvml()},
+                {"GPUKIT_FAKE_MACHINE", dir + "/machine.json"},
+                {"CUDA_VISIBLE_DEVICES", "GPU-e1e1e1e1-0000-4000-8000-000000000001,GPU-e2e2e2e2-0000-4000-8000-000000000002"}});
+  std::size_t most_threads = 0;
+  std::string tasks = "/proc/" + std::to_string(g.pid) + "/task";
+  int st = 0;
+  bool ended = wait_for([&] {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) ++n;
+    most_threads = std::max(most_threads, n);
+    return ::waitpid(g.pid, &st, WNOHANG) == g.pid;
+  }, 30);
+  REQUIRE(ended);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 5);  // the payload's own status
+  CHECK(std::filesystem::exists(done));
+  json a = record(dir + "/r.json")["account"];
+  CHECK(validate_document(record(dir + "/r.json")) == "");
+  CHECK(a["status"] == "complete");
+  CHECK(a["samples"].get<int>() >= 8);  // sampling went on every 0.1 s
+  REQUIRE(a["gpus"].size() == 2);
+  for (const auto& gpu : a["gpus"]) {
+    CHECK(gpu["status"] == "ok");  // its samples were not lost with its events
+    CHECK(gpu["gaps"].empty());
+    CHECK(gpu["events"]["xid"].is_null());
+    CHECK(gpu["events"]["unavailable"]["xid"].get<std::string>().find("did not return within 0.2 s") != std::string::npos);
+  }
+  CHECK(a["problems"].dump().find("an error-event read did not return within 0.2 s") != std::string::npos);
+  // One abandoned thread per GPU, one call in flight, the main thread and the
+  // payload's reaper: never one per sample (15 samples x 2 GPUs).
+  CAPTURE(most_threads);
+  CHECK(most_threads <= a["gpus"].size() + 3);
+}
+
 TEST_CASE("gpuaccount: usage errors outside wrap mode") {
   auto no_pid = run_tool("gpuaccount", {"--pid", "999999999"});
   CHECK(no_pid.exit_code == 2);

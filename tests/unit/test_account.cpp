@@ -38,6 +38,9 @@ struct Step {
   std::vector<ProcessSample> processes;
   bool lost = false;  // the GPU fell off the bus
   std::vector<std::pair<std::string, std::string>> unavailable;
+  std::optional<DeviceEvents> events;  // empty: the interface's default (no kind reported)
+  std::string events_error;
+  std::optional<std::uint64_t> retired_pages, remapped_rows;
 };
 
 class ScriptedTelemetry : public TelemetrySource {
@@ -60,7 +63,15 @@ class ScriptedTelemetry : public TelemetrySource {
     d.energy_j = s.energy;
     d.memory_used_bytes = s.memory;
     d.unavailable = s.unavailable;
+    d.retired_pages = s.retired_pages;
+    d.remapped_rows = s.remapped_rows;
     return d;
+  }
+  Result<DeviceEvents> events(const std::string& uuid) override {
+    const Step& s = script.at(uuid).at(step);
+    if (!s.events_error.empty()) return environment_error(s.events_error, "nvmlEventSetWait_v2 (" + uuid + ")");
+    if (!s.events) return TelemetrySource::events(uuid);
+    return *s.events;
   }
   Result<std::vector<ProcessSample>> processes(const std::string& uuid, std::uint64_t& since_us) override {
     const Step& s = script.at(uuid).at(step);
@@ -798,6 +809,109 @@ TEST_CASE("account: node_exporter textfile") {
   CHECK(text.find("gpukit_gpu_energy_joules_total") == std::string::npos);  // unknown: no sample, not 0
 }
 
+namespace {
+
+DeviceEvent xid_event(std::uint64_t xid, double t) {
+  DeviceEvent e;
+  e.kind = DeviceEvent::Kind::xid;
+  e.xid = xid;
+  e.time_s = t;
+  e.unix_time_s = 1764806400 + t;  // 2025-12-04T00:00:00Z + t
+  return e;
+}
+
+DeviceEvent ecc_event(DeviceEvent::Kind kind, double t) {
+  DeviceEvent e;
+  e.kind = kind;
+  e.time_s = t;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("account: error events are counted per kind, with the Xids seen and when, and retirement as growth") {
+  ScriptedTelemetry t;
+  Step quiet;
+  quiet.events = DeviceEvents{};
+  quiet.retired_pages = 3;
+  quiet.remapped_rows = 0;
+  Step first = quiet, second = quiet;
+  first.events->events = {xid_event(79, 101.2), ecc_event(DeviceEvent::Kind::ecc_double_bit, 101.3)};
+  second.events->events = {xid_event(79, 102.1), xid_event(13, 102.2)};
+  second.retired_pages = 4;
+  t.script["GPU-a"] = {quiet, first, second};
+  json e = run_script(t, "GPU-a", gpu("GPU-a"), {}).events_json();
+  CHECK(e["source"] == "nvml-events");
+  CHECK(e["xid"]["count"] == 3);
+  CHECK(e["xid"]["codes"] == json::array({13, 79}));
+  CHECK(e["xid"]["by_code"] == json({{"13", 1}, {"79", 2}}));
+  CHECK(e["xid"]["first_s"].get<double>() == doctest::Approx(1.2));  // from the device's first poll at 100 s
+  CHECK(e["xid"]["last_s"].get<double>() == doctest::Approx(2.2));
+  CHECK(e["xid"]["first_time"] == "2025-12-04T00:01:41Z");
+  CHECK(e["ecc_double_bit_events"] == 1);
+  CHECK(e["ecc_single_bit_events"] == 0);
+  CHECK(e["retired_pages"] == 1);
+  CHECK(e["remapped_rows"] == 0);
+  CHECK(e["unavailable"].empty());
+}
+
+TEST_CASE("account: error events unknown are null with the reason, never 0") {
+  ScriptedTelemetry t;
+  SUBCASE("a kind the device does not report") {
+    Step s;
+    s.events = DeviceEvents{};
+    s.events->unavailable = {{"ecc_single_bit", "not among the event types this GPU reports"},
+                             {"ecc_double_bit", "not among the event types this GPU reports"}};
+    t.script["GPU-a"] = {s, s};
+    json e = run_script(t, "GPU-a", gpu("GPU-a"), {}).events_json();
+    CHECK(e["xid"]["count"] == 0);
+    CHECK(e["ecc_double_bit_events"].is_null());
+    CHECK(e["unavailable"]["ecc_double_bit"] == "not among the event types this GPU reports");
+    CHECK(e["retired_pages"].is_null());  // the telemetry gave no count
+    CHECK(e["unavailable"].contains("retired_pages"));
+  }
+  SUBCASE("a read that failed: what was counted before is no longer the whole story") {
+    Step ok, failed;
+    ok.events = DeviceEvents{};
+    ok.events->events = {xid_event(79, 100.5)};
+    failed.events_error = "Unknown Error";
+    t.script["GPU-a"] = {ok, failed, ok};
+    json e = run_script(t, "GPU-a", gpu("GPU-a"), {}).events_json();
+    CHECK(e["xid"].is_null());
+    CHECK(e["ecc_single_bit_events"].is_null());
+    CHECK(e["unavailable"]["xid"].get<std::string>().find("Unknown Error") != std::string::npos);
+  }
+  SUBCASE("a source without events (the interface's default)") {
+    t.script["GPU-a"] = {Step{}, Step{}};
+    json e = run_script(t, "GPU-a", gpu("GPU-a"), {}).events_json();
+    CHECK(e["source"].is_null());
+    CHECK(e["xid"].is_null());
+    CHECK(e["unavailable"]["xid"] == "scripted telemetry reports no error events");
+  }
+}
+
+TEST_CASE("account: the job's error events are the devices' sums, null when no device knew them") {
+  ScriptedTelemetry t;
+  Step s;
+  s.events = DeviceEvents{};
+  s.retired_pages = 0;
+  Step bad = s;
+  bad.events->events = {xid_event(48, 100.5), ecc_event(DeviceEvent::Kind::ecc_double_bit, 100.5)};
+  t.script["GPU-a"] = {s, bad};
+  t.script["GPU-b"] = {s, s};
+  std::vector<GpuUsage> gpus = {run_script(t, "GPU-a", gpu("GPU-a"), {}), run_script(t, "GPU-b", gpu("GPU-b"), {})};
+  AccountMeta m;
+  m.mode = "wrap";
+  json total = account_section(m, JobIdentity{}, CpuUsage{}, std::nullopt, gpus, std::nullopt)["total"]["events"];
+  CHECK(total["xid_count"] == 1);
+  CHECK(total["xid_codes"] == json::array({48}));
+  CHECK(total["devices_with_xid"] == 1);
+  CHECK(total["ecc_double_bit_events"] == 1);
+  CHECK(total["retired_pages"] == 0);
+  CHECK(total["ecc_uncorrected_errors"].is_null());  // no device read its counter
+  CHECK(total["complete"] == false);
+}
+
 TEST_CASE("account: held GPU-seconds never decrease (a counter) and the last sample ends with a gap") {
   ScriptedTelemetry t;
   auto step = [](std::uint64_t job_gib, std::uint64_t other_gib) {
@@ -845,7 +959,14 @@ json textfile_account() {
                        {"last_sample",
                         {{"temperature_c", 61}, {"sm_clock_mhz", 1755}, {"memory_clock_mhz", 2619}, {"power_w", 250.5},
                          {"memory_used_bytes", 1024}, {"throttle_reasons", {"sw_power_cap", "new_reason"}},
-                         {"ecc_corrected_volatile", 3}, {"ecc_uncorrected_volatile", 0}}}});
+                         {"ecc_corrected_volatile", 3}, {"ecc_uncorrected_volatile", 0}}},
+                       {"events",
+                        {{"source", "nvml-events"},
+                         {"xid", {{"count", 3}, {"codes", {79, 200}}, {"by_code", {{"79", 1}, {"200", 2}}}}},
+                         {"ecc_single_bit_events", 0},
+                         {"ecc_double_bit_events", 1},
+                         {"retired_pages", nullptr},
+                         {"remapped_rows", 1}}}});
   a["gpus"].push_back({{"uuid", "MIG-b"}, {"kind", "mig"}, {"parent_uuid", "GPU-p"}, {"model", "A100"}, {"count", 0.429},
                        {"available_s", 100.0}, {"held_s", 42.9}, {"active_s", nullptr}, {"last_sample", nullptr}});
   return a;

@@ -660,3 +660,69 @@ TEST_CASE("nvidia telemetry: errors when opening, and an unknown device") {
     CHECK(s.error().what() == "nvidia telemetry: no NVIDIA device with UUID GPU-00000000-0000-0000-0000-000000000000");
   }
 }
+
+TEST_CASE("nvidia telemetry: error events from the GPU's event set, a MIG instance's by its GPU instance id") {
+  FakeNode node(machine("nvidia_events.json"));
+  json m = machine_json("nvidia_events.json");
+  const std::string bad = m["gpus"][0]["uuid"], l4 = m["gpus"][2]["uuid"], a100 = m["gpus"][3]["uuid"];
+  const std::string gi1 = m["gpus"][3]["mig_instances"][0]["uuid"], gi2 = m["gpus"][3]["mig_instances"][1]["uuid"];
+  FakeClock clock;
+  auto source = open_telemetry(clock);
+  // The first read starts the watch: nothing has happened yet.
+  for (const auto& uuid : {bad, l4, a100, gi1, gi2}) {
+    auto e = source->events(uuid);
+    REQUIRE(e.ok());
+    CHECK(e->events.empty());
+  }
+  auto l4_events = source->events(l4);
+  REQUIRE(l4_events.ok());
+  CHECK(l4_events->unavailable.size() == 3);  // no event type reported: every kind says why
+  clock.wait_until(0.6);
+  auto e = source->events(bad);
+  REQUIRE(e.ok());
+  CHECK(e->unavailable.empty());
+  REQUIRE(e->events.size() == 2);
+  CHECK(e->events[0].kind == DeviceEvent::Kind::xid);
+  CHECK(e->events[0].xid == 79);
+  CHECK_FALSE(e->events[0].gpu_instance_id);
+  CHECK(e->events[1].kind == DeviceEvent::Kind::ecc_double_bit);
+  CHECK(source->events(bad)->events.empty());  // each event once
+  // The instance with GPU instance id 2 gets the Xid, the other none; the GPU sees it too.
+  auto on_gi2 = source->events(gi2);
+  REQUIRE(on_gi2.ok());
+  REQUIRE(on_gi2->events.size() == 1);
+  CHECK(on_gi2->events[0].xid == 31);
+  CHECK(on_gi2->events[0].gpu_instance_id == 2u);
+  CHECK(source->events(gi1)->events.empty());
+  CHECK(source->events(a100)->events.size() == 1);
+  // The counters the record differences.
+  auto s = source->sample(bad);
+  REQUIRE(s.ok());
+  CHECK(s->remapped_rows == 1u);
+  CHECK(s->ecc_uncorrected == 3u);
+  CHECK_FALSE(s->retired_pages);
+  CHECK(unavailable_reason(*s, "retired_pages") == "nvmlDeviceGetRetiredPages_v2: Not Supported");
+}
+
+TEST_CASE("nvidia telemetry: an event wait that never returns is abandoned once per GPU, never waited on again") {
+  std::string path = machine_variant("nvidia_events.json", [](json& m) { m["hang"] = "nvmlEventSetWait"; });
+  FakeNode node(path);
+  FakeNvmlHooks hooks(Nvml::current);
+  json m = machine_json("nvidia_events.json");
+  const std::string bad = m["gpus"][0]["uuid"];
+  const std::string gi1 = m["gpus"][3]["mig_instances"][0]["uuid"], gi2 = m["gpus"][3]["mig_instances"][1]["uuid"];
+  auto source = open_nvidia_telemetry(0.2);
+  REQUIRE(source.ok());
+  const int before = hooks.call_count("nvmlEventSetWait_v2");
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& uuid : {bad, gi1, gi2}) {
+      auto e = (*source)->events(uuid);
+      REQUIRE_FALSE(e.ok());
+      CHECK(e.error().code == ExitCode::deadline);
+    }
+  }
+  // Two event sets (the H100's, the A100's for both instances): two waits, two abandoned threads.
+  CHECK(hooks.call_count("nvmlEventSetWait_v2") - before == 2);
+  // The samples are not the events' hostages.
+  CHECK((*source)->sample(bad).ok());
+}

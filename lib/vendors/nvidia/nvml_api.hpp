@@ -218,6 +218,11 @@ constexpr unsigned int nvmlGpuFabricInfo_v2 = static_cast<unsigned int>(sizeof(n
 struct nvmlEventSet_st;
 using nvmlEventSet_t = nvmlEventSet_st*;
 constexpr unsigned long long nvmlEventTypeXidCriticalError = 0x8;
+// gpuaccount's error events (nvml.h nvmlEventType*).
+constexpr unsigned long long nvmlEventTypeSingleBitEccError = 0x1;
+constexpr unsigned long long nvmlEventTypeDoubleBitEccError = 0x2;
+// nvmlEventData_t::gpuInstanceId of an event not attributable to a GPU instance.
+constexpr unsigned int NVML_EVENT_NO_GPU_INSTANCE = 0xFFFFFFFFu;
 
 struct nvmlEventData_t {
   nvmlDevice_t device;

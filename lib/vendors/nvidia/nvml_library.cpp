@@ -106,6 +106,8 @@ void NvmlLibrary::resolve_health(DynamicLibrary& l, NvmlFunctions& a, std::vecto
   a.nvmlDeviceRegisterEvents = resolve<nvml::nvmlDeviceRegisterEvents_fn>(l, {"nvmlDeviceRegisterEvents"}, m);
   a.nvmlEventSetWait = resolve<nvml::nvmlEventSetWait_fn>(l, {"nvmlEventSetWait_v2", "nvmlEventSetWait"}, m);
   a.nvmlEventSetFree = resolve<nvml::nvmlEventSetFree_fn>(l, {"nvmlEventSetFree"}, m);
+  a.nvmlDeviceGetSupportedEventTypes =
+      resolve<nvml::nvmlDeviceGetULongLong_fn>(l, {"nvmlDeviceGetSupportedEventTypes"}, m);
 }
 
 bool NvmlLibrary::pci_info_v1() const { return std::strcmp(api_.nvmlDeviceGetPciInfo.name, "nvmlDeviceGetPciInfo") == 0; }

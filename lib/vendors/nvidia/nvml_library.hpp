@@ -67,6 +67,7 @@ struct NvmlFunctions {
   VendorFunction<nvml::nvmlDeviceRegisterEvents_fn> nvmlDeviceRegisterEvents;
   VendorFunction<nvml::nvmlEventSetWait_fn> nvmlEventSetWait;
   VendorFunction<nvml::nvmlEventSetFree_fn> nvmlEventSetFree;
+  VendorFunction<nvml::nvmlDeviceGetULongLong_fn> nvmlDeviceGetSupportedEventTypes;  // gpuaccount's events
   // GPM (R520 and newer; nvml_gpm_api.hpp)
   VendorFunction<nvml::nvmlGpmQueryDeviceSupport_fn> nvmlGpmQueryDeviceSupport;
   VendorFunction<nvml::nvmlGpmSampleAlloc_fn> nvmlGpmSampleAlloc;

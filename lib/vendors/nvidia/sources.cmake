@@ -6,4 +6,5 @@ list(APPEND GPUKIT_VENDOR_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/procfs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/probe_nvidia.cpp
   ${CMAKE_CURRENT_LIST_DIR}/health_nvidia.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/events.cpp
   ${CMAKE_CURRENT_LIST_DIR}/telemetry.cpp)

@@ -2,9 +2,13 @@
 #include <time.h>
 
 #include <algorithm>
+#include <ctime>
+#include <deque>
 #include <functional>
 #include <map>
+#include <set>
 
+#include "vendors/nvidia/events.hpp"
 #include "vendors/nvidia/gpm.hpp"
 #include "vendors/nvidia/nvml_library.hpp"
 #include "vendors/telemetry.hpp"
@@ -21,6 +25,8 @@ struct TelemetryDevice {
   std::string label;  // "GPU 1", "GPU 0 MIG 2"
   nvmlDevice_t handle = nullptr;
   GpmDevice gpm_device;                                   // GPM reads a MIG instance through its GPU
+  std::string parent_uuid;                                // a MIG instance's GPU: its events come from there
+  std::optional<unsigned int> gpu_instance_id;            // a MIG instance's, when known
   std::shared_ptr<GpmState> gpm = std::make_shared<GpmState>();
 };
 
@@ -56,11 +62,13 @@ constexpr ReasonName kClockEventReasons[] = {
     {nvmlClocksEventReasonDisplayClockSetting, "display_clock_setting"},
 };
 
-double monotonic_seconds() {
+double clock_seconds(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
+
+double monotonic_seconds() { return clock_seconds(CLOCK_MONOTONIC); }
 
 // One NVML call and the sample fields it fills.
 struct FieldReader {
@@ -162,6 +170,33 @@ Result<DeviceSample> read_sample(const NvmlLibrary& nvml, CallTracker& tracker, 
          auto st = nvml.check(tracker, api.nvmlDeviceGetTotalEccErrors, l, h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
                               NVML_VOLATILE_ECC, &count);
          if (st.ok()) s.ecc_uncorrected = count;
+         return st;
+       }},
+      {{"retired_pages"},
+       [&](DeviceSample& s) {
+         unsigned long long total = 0;
+         CallStatus st;
+         for (auto cause : {NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS,
+                            NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR}) {
+           unsigned int n = 0;
+           st = api.nvmlDeviceGetRetiredPages_v2
+                    ? nvml.check(tracker, api.nvmlDeviceGetRetiredPages_v2, l, h, cause, &n,
+                                 static_cast<unsigned long long*>(nullptr), static_cast<unsigned long long*>(nullptr))
+                    : nvml.check(tracker, api.nvmlDeviceGetRetiredPages, l, h, cause, &n,
+                                 static_cast<unsigned long long*>(nullptr));
+           // Asking for the count alone may answer INSUFFICIENT_SIZE with the count filled in.
+           if (st.code == NVML_ERROR_INSUFFICIENT_SIZE) st = CallStatus{0, false, st.call, st.device, {}};
+           if (!st.ok()) return st;
+           total += n;
+         }
+         s.retired_pages = total;
+         return st;
+       }},
+      {{"remapped_rows"},
+       [&](DeviceSample& s) {
+         unsigned int corrected = 0, uncorrected = 0, pending = 0, failure = 0;
+         auto st = nvml.check(tracker, api.nvmlDeviceGetRemappedRows, l, h, &corrected, &uncorrected, &pending, &failure);
+         if (st.ok()) s.remapped_rows = static_cast<std::uint64_t>(corrected) + uncorrected;
          return st;
        }},
   };
@@ -304,7 +339,7 @@ Result<std::vector<TelemetryDevice>> list_devices(const NvmlLibrary& nvml, CallT
     if (!nvml.check(tracker, api.nvmlDeviceGetHandleByIndex, label, i, &h).ok()) continue;
     std::string uuid = uuid_of(h, label);
     if (uuid.empty()) continue;
-    devices.push_back({uuid, label, h, {label, h, false, 0}});
+    devices.push_back({uuid, label, h, {label, h, false, 0}, {}, std::nullopt});
     unsigned int current = 0, pending = 0, slots = 0;
     if (!nvml.check(tracker, api.nvmlDeviceGetMigMode, label, h, &current, &pending).ok() ||
         current != NVML_DEVICE_MIG_ENABLE)
@@ -318,7 +353,8 @@ Result<std::vector<TelemetryDevice>> list_devices(const NvmlLibrary& nvml, CallT
       unsigned int gpu_instance = 0;
       bool known = nvml.check(tracker, api.nvmlDeviceGetGpuInstanceId, mig_label, mig, &gpu_instance).ok();
       if (mig_uuid.empty()) continue;
-      devices.push_back({mig_uuid, mig_label, mig, {mig_label, h, true, gpu_instance}});
+      devices.push_back({mig_uuid, mig_label, mig, {mig_label, h, true, gpu_instance}, uuid,
+                         known ? std::optional<unsigned int>(gpu_instance) : std::nullopt});
       if (!known) devices.back().gpm = nullptr;  // without its GPU instance id the instance cannot be sampled
     }
   }
@@ -336,7 +372,10 @@ class NvmlTelemetry final : public TelemetrySource {
     if (abandoned_) return;
     auto nvml = nvml_;
     auto devices = devices_;
-    (void)run_tracked<bool>(timeout_s_, [nvml, devices](CallTracker& tracker) -> Result<bool> {
+    std::vector<EventWatch> watches;
+    for (const auto& [uuid, w] : watches_) watches.push_back(w);
+    (void)run_tracked<bool>(timeout_s_, [nvml, devices, watches](CallTracker& tracker) -> Result<bool> {
+      for (const auto& w : watches) free_events(*nvml, tracker, w);
       for (const auto& d : devices)
         if (d.gpm) d.gpm->release(*nvml, tracker);
       return nvml->check(tracker, nvml->api().nvmlShutdown, "").ok();
@@ -373,7 +412,12 @@ class NvmlTelemetry final : public TelemetrySource {
     return std::move(poll->processes);
   }
 
+  Result<DeviceEvents> events(const std::string& uuid) override;
+
  private:
+  // Hands the events read from a GPU to its device and its MIG instances.
+  void distribute(const std::string& gpu_uuid, const std::vector<nvmlEventData_t>& read);
+
   Result<TelemetryDevice> find(const std::string& uuid) const {
     for (const auto& d : devices_)
       if (d.uuid == uuid) return d;
@@ -390,7 +434,76 @@ class NvmlTelemetry final : public TelemetrySource {
   std::vector<TelemetryDevice> devices_;
   double timeout_s_;
   bool abandoned_ = false;
+  // Per GPU: its event watch, and why it stopped (a wait failed or never returned).
+  std::map<std::string, EventWatch> watches_;
+  std::map<std::string, Error> watch_failed_;
+  // Per device: events read but not yet asked for, oldest first.
+  std::map<std::string, std::deque<DeviceEvent>> pending_;
 };
+
+// A device whose events are never asked for (a sibling MIG instance the job
+// does not hold) keeps at most this many.
+constexpr std::size_t kPendingLimit = 4096;
+
+Result<DeviceEvents> NvmlTelemetry::events(const std::string& uuid) {
+  auto device = find(uuid);
+  if (!device) return device.error();
+  const std::string gpu_uuid = device->parent_uuid.empty() ? device->uuid : device->parent_uuid;
+  auto gpu = find(gpu_uuid);
+  if (!gpu) return gpu.error();
+  if (auto f = watch_failed_.find(gpu_uuid); f != watch_failed_.end()) return f->second;
+  auto [at, fresh] = watches_.try_emplace(gpu_uuid);
+  if (fresh) {
+    at->second.gpu = gpu->handle;
+    at->second.label = gpu->label;
+  }
+  auto nvml = nvml_;
+  EventWatch current = at->second;
+  auto read = watch(run_tracked<EventRead>(
+      timeout_s_, [nvml, current](CallTracker& tracker) { return read_events(*nvml, tracker, current); }));
+  if (!read) {
+    // A wait that failed or never returned is not tried again: the events of
+    // this GPU are unknown from here on (the record says so).
+    watch_failed_.emplace(gpu_uuid, read.error());
+    return read.error();
+  }
+  at->second = read->watch;
+  if (read->failure) {
+    watch_failed_.emplace(gpu_uuid, *read->failure);
+    return *read->failure;
+  }
+  distribute(gpu_uuid, read->events);
+  DeviceEvents out;
+  auto& queue = pending_[uuid];
+  out.events.assign(queue.begin(), queue.end());
+  queue.clear();
+  out.unavailable = at->second.unavailable;
+  if (device->parent_uuid.size() && !device->gpu_instance_id)
+    out.unavailable.emplace_back("gpu_instance_id", "the instance's GPU instance id is unknown: only events of the whole GPU are counted");
+  return out;
+}
+
+void NvmlTelemetry::distribute(const std::string& gpu_uuid, const std::vector<nvmlEventData_t>& read) {
+  const double now = monotonic_seconds(), wall = clock_seconds(CLOCK_REALTIME);
+  for (const auto& data : read) {
+    DeviceEvent e;
+    e.kind = data.eventType & nvmlEventTypeXidCriticalError    ? DeviceEvent::Kind::xid
+             : data.eventType & nvmlEventTypeDoubleBitEccError ? DeviceEvent::Kind::ecc_double_bit
+                                                               : DeviceEvent::Kind::ecc_single_bit;
+    if (e.kind == DeviceEvent::Kind::xid) e.xid = data.eventData;
+    if (data.gpuInstanceId != NVML_EVENT_NO_GPU_INSTANCE) e.gpu_instance_id = data.gpuInstanceId;
+    e.time_s = now;
+    e.unix_time_s = wall;
+    for (const auto& d : devices_) {
+      bool mine = d.uuid == gpu_uuid ||
+                  (d.parent_uuid == gpu_uuid && (!e.gpu_instance_id || e.gpu_instance_id == d.gpu_instance_id));
+      if (!mine) continue;
+      auto& queue = pending_[d.uuid];
+      if (queue.size() >= kPendingLimit) queue.pop_front();
+      queue.push_back(e);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace detail

@@ -615,7 +615,8 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, nvmlMe
   if (!count) return NVML_ERROR_INVALID_ARGUMENT;
   const auto& g = *c.device->gpu;
   if (!g.ecc) return NVML_ERROR_NOT_SUPPORTED;
-  *count = type == NVML_MEMORY_ERROR_TYPE_CORRECTED ? g.telemetry.ecc_corrected : g.telemetry.ecc_uncorrected;
+  const auto& curve = type == NVML_MEMORY_ERROR_TYPE_CORRECTED ? g.telemetry.ecc_corrected : g.telemetry.ecc_uncorrected;
+  *count = static_cast<unsigned long long>(std::floor(curve.at(c.t)));
   if (type == NVML_MEMORY_ERROR_TYPE_UNCORRECTED && counter == NVML_AGGREGATE_ECC)
     *count = std::max(*count, g.health.ecc_aggregate_uncorrected);  // the lifetime count includes the volatile one
   return NVML_SUCCESS;

@@ -1,6 +1,7 @@
 // The fake NVML's health entry points (gpuprobe --health), answering from each
 // GPU's "health" object (README.md). Built into both fakes; the old one has only
 // the unversioned entry points.
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -15,11 +16,41 @@ using gpukit::fake::Entry;
 
 namespace {
 
-// An event set: the Xid events of the GPUs registered in it, delivered once each.
+// An event set: the health Xids of the GPUs registered in it (queued at
+// registration), and their scripted events as their times pass; each once.
 struct EventSet {
+  struct Registration {
+    nvmlDevice_t device;
+    const gpukit::fake::Device* spec;
+    unsigned long long types;
+    double at_s;                  // when it was registered
+    std::vector<bool> delivered;  // per scripted event
+  };
   std::mutex mutex;
   std::vector<nvmlEventData_t> queue;
+  std::vector<Registration> registrations;
 };
+
+// The first scripted event due (registered for its type, at or after registration, time passed).
+bool next_scripted(EventSet& s, nvmlEventData_t& out) {
+  for (auto& r : s.registrations) {
+    const auto& events = r.spec->gpu->events;
+    const double now = r.spec->machine->elapsed_s();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      if (r.delivered[i] || !(e.type & r.types) || e.at_s < r.at_s || e.at_s > now) continue;
+      r.delivered[i] = true;
+      out = {r.device, e.type, e.type == nvmlEventTypeXidCriticalError ? e.data : 0, e.gpu_instance_id,
+             e.compute_instance_id};
+      return true;
+    }
+  }
+  return false;
+}
+
+unsigned int count_at(const gpukit::fake::Curve& c, const Entry& e) {
+  return static_cast<unsigned int>(std::floor(c.at(e.machine->elapsed_s())));
+}
 
 // Row remapping is not reported while MIG is enabled (the driver answers NOT_SUPPORTED).
 bool remapping_hidden(const Entry& e) { return e.device->mig || e.device->gpu->mig == "enabled"; }
@@ -30,7 +61,7 @@ nvmlReturn_t retired_pages(const char* name, nvmlDevice_t device, nvmlPageRetire
   if (e.status) return e.status;
   if (!count) return NVML_ERROR_INVALID_ARGUMENT;
   const auto& h = e.device->gpu->health;
-  unsigned int n = cause == NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR ? h.retired_double_bit : h.retired_single_bit;
+  unsigned int n = count_at(cause == NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR ? h.retired_double_bit : h.retired_single_bit, e);
   if (*count < n || !addresses) {
     bool short_list = *count < n;
     *count = n;
@@ -61,8 +92,8 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned
   if (!corrected || !uncorrected || !pending || !failure) return NVML_ERROR_INVALID_ARGUMENT;
   if (remapping_hidden(e)) return NVML_ERROR_NOT_SUPPORTED;
   const auto& h = e.device->gpu->health;
-  *corrected = h.remapped_correctable;
-  *uncorrected = h.remapped_uncorrectable;
+  *corrected = count_at(h.remapped_correctable, e);
+  *uncorrected = count_at(h.remapped_uncorrectable, e);
   *pending = h.remap_pending ? 1 : 0;
   *failure = h.remap_failure ? 1 : 0;
   return NVML_SUCCESS;
@@ -123,11 +154,22 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned 
   Entry e = enter_nvml("nvmlDeviceRegisterEvents", device, true);
   if (e.status) return e.status;
   if (!set) return NVML_ERROR_INVALID_ARGUMENT;
-  if (!(types & nvmlEventTypeXidCriticalError)) return NVML_SUCCESS;
+  if (types & ~e.device->gpu->event_types) return NVML_ERROR_NOT_SUPPORTED;
   auto* s = reinterpret_cast<EventSet*>(set);
   std::lock_guard<std::mutex> lock(s->mutex);
+  s->registrations.push_back({device, e.device, types, e.machine->elapsed_s(),
+                              std::vector<bool>(e.device->gpu->events.size(), false)});
+  if (!(types & nvmlEventTypeXidCriticalError)) return NVML_SUCCESS;
   for (unsigned long long xid : e.device->gpu->health.xid_events)
     s->queue.push_back({device, nvmlEventTypeXidCriticalError, xid, 0xFFFFFFFFu, 0xFFFFFFFFu});
+  return NVML_SUCCESS;
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, unsigned long long* types) {
+  Entry e = enter_nvml("nvmlDeviceGetSupportedEventTypes", device, true);
+  if (e.status) return e.status;
+  if (!types) return NVML_ERROR_INVALID_ARGUMENT;
+  *types = e.device->gpu->event_types;
   return NVML_SUCCESS;
 }
 
@@ -144,6 +186,7 @@ nvmlReturn_t event_wait(const char* name, nvmlEventSet_t set, nvmlEventData_t* d
       s->queue.erase(s->queue.begin());
       return NVML_SUCCESS;
     }
+    if (next_scripted(*s, *data)) return NVML_SUCCESS;
   }
   // Nothing scripted arrives later: the wait runs out as the driver's would.
   struct timespec t = {static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};

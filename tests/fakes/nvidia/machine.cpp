@@ -117,12 +117,12 @@ Errors get_errors(const json& object, const std::string& where) {
 }
 
 void parse_health(HealthSpec& h, const json& j, const std::string& w) {
-  h.remapped_correctable = get<unsigned int>(j, "remapped_rows_correctable", w, 0);
-  h.remapped_uncorrectable = get<unsigned int>(j, "remapped_rows_uncorrectable", w, 0);
+  h.remapped_correctable = get_curve(j, "remapped_rows_correctable", w, 0.0);
+  h.remapped_uncorrectable = get_curve(j, "remapped_rows_uncorrectable", w, 0.0);
   h.remap_pending = get<bool>(j, "remap_pending", w, false);
   h.remap_failure = get<bool>(j, "remap_failure", w, false);
-  h.retired_single_bit = get<unsigned int>(j, "retired_pages_single_bit", w, 0);
-  h.retired_double_bit = get<unsigned int>(j, "retired_pages_double_bit", w, 0);
+  h.retired_single_bit = get_curve(j, "retired_pages_single_bit", w, 0.0);
+  h.retired_double_bit = get_curve(j, "retired_pages_double_bit", w, 0.0);
   h.retirement_pending = get<bool>(j, "retirement_pending", w, false);
   h.inforom_valid = get<bool>(j, "inforom_valid", w, true);
   h.persistence_mode = get<bool>(j, "persistence_mode", w, true);
@@ -136,6 +136,36 @@ void parse_health(HealthSpec& h, const json& j, const std::string& w) {
   h.fabric_status = get<std::string>(j, "fabric_status", w, "SUCCESS");
   nvml_status(h.fabric_status);
   h.xid_events = get<std::vector<unsigned long long>>(j, "xid_events", w, {});
+}
+
+// nvmlEventType* bits by the names the description uses.
+unsigned long long event_type(const std::string& name, const std::string& where) {
+  if (name == "xid") return 0x8;
+  if (name == "ecc_single_bit") return 0x1;
+  if (name == "ecc_double_bit") return 0x2;
+  throw std::runtime_error(where + ": xid, ecc_single_bit or ecc_double_bit, not \"" + name + "\"");
+}
+
+void parse_events(GpuSpec& gpu, const json& g, const std::string& where) {
+  // By default a GPU reports Xid events, and ECC events when it has ECC.
+  gpu.event_types = 0x8 | (gpu.ecc ? 0x3 : 0x0);
+  if (g.contains("event_types")) {
+    gpu.event_types = 0;
+    for (const auto& name : get<std::vector<std::string>>(g, "event_types", where, {}))
+      gpu.event_types |= event_type(name, where + ".event_types");
+  }
+  json events = get<json>(g, "events", where, json::array());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const json& e = events[i];
+    std::string w = where + ".events[" + std::to_string(i) + "]";
+    EventSpec spec;
+    spec.at_s = get<double>(e, "at_s", w, 0);
+    spec.type = event_type(get<std::string>(e, "type", w, "xid"), w + ".type");
+    spec.data = get<unsigned long long>(e, "xid", w, 0);
+    spec.gpu_instance_id = get<unsigned int>(e, "gpu_instance_id", w, 0xFFFFFFFFu);
+    spec.compute_instance_id = get<unsigned int>(e, "compute_instance_id", w, 0xFFFFFFFFu);
+    gpu.events.push_back(spec);
+  }
 }
 
 GpuSpec parse_gpu(const json& g, const std::string& where) {
@@ -203,10 +233,11 @@ GpuSpec parse_gpu(const json& g, const std::string& where) {
   tel.energy_j = get<double>(t, "energy_j", tw, 0);
   if (t.contains("energy_reset_at_s")) tel.energy_reset_at_s = get<double>(t, "energy_reset_at_s", tw, 0);
   tel.throttle_reasons = get<unsigned long long>(t, "throttle_reasons", tw, 0);
-  tel.ecc_corrected = get<unsigned long long>(t, "ecc_corrected", tw, 0);
-  tel.ecc_uncorrected = get<unsigned long long>(t, "ecc_uncorrected", tw, 0);
+  tel.ecc_corrected = get_curve(t, "ecc_corrected", tw, 0.0);
+  tel.ecc_uncorrected = get_curve(t, "ecc_uncorrected", tw, 0.0);
   if (t.contains("lost_at_s")) tel.lost_at_s = get<double>(t, "lost_at_s", tw, 0);
   parse_health(gpu.health, get<json>(g, "health", where, json::object()), where + ".health");
+  parse_events(gpu, g, where);
   return gpu;
 }
 

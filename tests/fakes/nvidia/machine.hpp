@@ -46,15 +46,15 @@ struct TelemetrySpec {
   double energy_j = 0;                       // counter value at load time
   std::optional<double> energy_reset_at_s;   // the counter restarts from 0 then
   unsigned long long throttle_reasons = 0;
-  unsigned long long ecc_corrected = 0, ecc_uncorrected = 0;
+  Curve ecc_corrected, ecc_uncorrected;      // volatile counters (a step: [[0, 0], [0.5, 0], [0.51, 3]])
   std::optional<double> lost_at_s;           // GPU_IS_LOST from then on
 };
 
 // What the health entry points answer (fake_nvml_health.cpp); the defaults are a healthy GPU.
 struct HealthSpec {
-  unsigned int remapped_correctable = 0, remapped_uncorrectable = 0;
+  Curve remapped_correctable, remapped_uncorrectable;  // counts: curves, so that a job sees them change
   bool remap_pending = false, remap_failure = false;
-  unsigned int retired_single_bit = 0, retired_double_bit = 0;
+  Curve retired_single_bit, retired_double_bit;
   bool retirement_pending = false;
   bool inforom_valid = true, persistence_mode = true;
   unsigned int pcie_replay_counter = 0;
@@ -62,6 +62,15 @@ struct HealthSpec {
   std::optional<std::string> fabric_state;  // "not_started", "in_progress", "completed"; none: NOT_SUPPORTED
   std::string fabric_status = "SUCCESS";
   std::vector<unsigned long long> xid_events;  // delivered to an event set registered for Xid errors
+};
+
+// An error event (nvmlDeviceRegisterEvents, nvmlEventSetWait): delivered to a set
+// registered for its type before `at_s`, once `at_s` has passed.
+struct EventSpec {
+  double at_s = 0;
+  unsigned long long type = 0;          // nvmlEventType* bit
+  unsigned long long data = 0;          // the Xid
+  unsigned int gpu_instance_id = 0xFFFFFFFFu, compute_instance_id = 0xFFFFFFFFu;
 };
 
 struct GpuSpec {
@@ -83,6 +92,8 @@ struct GpuSpec {
   Errors errors;
   TelemetrySpec telemetry;
   HealthSpec health;
+  std::vector<EventSpec> events;
+  unsigned long long event_types = 0;   // nvmlDeviceGetSupportedEventTypes
   Device* handle = nullptr;
 };
 
