@@ -209,8 +209,9 @@ TEST_CASE("hep simd: mlp_infer on every instruction-set level agrees with the sc
       const MlpRun lanes = run_mlp_infer(p, o);
       const double d = mlp_max_difference(lanes.outputs, scalar.outputs);
       const MlpValidation v = validate_mlp(lanes, o.seed, o.samples);
-      INFO(std::string(set->isa) << " " << std::string(precision_name(p)) << ", lanes " << set->hep->lanes_mlp << ": max |y - y_scalar| / max |y_scalar| " << d << ", against FP64 "
-                    << v.max_error << " (tolerance " << v.tolerance << ")");
+      INFO(std::string(set->isa) << " " << std::string(precision_name(p)) << ", lanes " << set->hep->lanes_mlp
+                                 << ": max |y - y_scalar| / max |y_scalar| " << d << ", against FP64 " << v.max_error
+                                 << " (tolerance " << v.tolerance << ")");
       CHECK(d <= mlp_tolerance(p));
       CHECK(v.passed);
       CHECK(v.checked == o.samples);

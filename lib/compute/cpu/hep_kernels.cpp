@@ -63,9 +63,11 @@ void me_eemumu(u64 seed, u64 first, u64 count, S sqrt_s, const hep::EwParameters
 // One register of floats per vector; a register block of mlp_rows samples by
 // two vectors of neurons keeps 2 * mlp_rows accumulators, two weight vectors
 // and a broadcast input in the level's registers (16 under SSE2 and AVX2, 32
-// under AVX-512): each FMA then needs one load in 1 + mlp_rows / 2.
+// under AVX-512): each FMA then needs one load in 1 + mlp_rows / 2. SSE2 has
+// no FMA (a product needs a copy) and the FP16 rounding's constants stay in
+// registers too: four rows spilled an accumulator there, three do not.
 constexpr int mlp_lanes = GPUKIT_CPU_VECTOR_BYTES / 4;
-constexpr int mlp_rows = mlp_lanes >= 16 ? 8 : mlp_lanes == 8 ? 6 : 4;
+constexpr int mlp_rows = mlp_lanes >= 16 ? 8 : mlp_lanes == 8 ? 6 : 3;
 constexpr int mlp_cols = 2;
 // The 8 outputs: one AVX register, or two SSE2 ones.
 constexpr int mlp_last_lanes = mlp_lanes < 8 ? mlp_lanes : 8;
