@@ -63,7 +63,7 @@ void me_eemumu(u64 seed, u64 first, u64 count, S sqrt_s, const hep::EwParameters
 // One register of floats per vector; a register block of mlp_rows samples by
 // two vectors of neurons keeps 2 * mlp_rows accumulators, two weight vectors
 // and a broadcast input in the level's registers (16 under SSE2 and AVX2, 32
-// under AVX-512): each FMA then needs one load in 1 + mlp_rows / 2. SSE2 has
+// under AVX-512): 2 + mlp_rows loads feed 2 * mlp_rows FMAs. SSE2 has
 // no FMA (a product needs a copy) and the FP16 rounding's constants stay in
 // registers too: four rows spilled an accumulator there, three do not.
 constexpr int mlp_lanes = GPUKIT_CPU_VECTOR_BYTES / 4;
