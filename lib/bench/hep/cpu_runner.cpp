@@ -98,7 +98,10 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     m.valid = v.passed;
     detail << track_sample_label(o.validation_stride) << ": " << v.detail;
   } else {
+    auto kernels = cpu::select_kernel_set();
+    if (!kernels) return kernels.error();
     MlpOptions o;
+    o.kernels = *kernels;
     o.seed = seed;
     o.samples = sizes.mlp_samples;
     o.threads = threads;

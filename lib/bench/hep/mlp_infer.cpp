@@ -3,12 +3,27 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <type_traits>
+
+#include "compute/cpu/hep_kernels.hpp"
 
 namespace gpukit::hep {
 
 namespace {
 
 inline constexpr int cpu_tile = 16;
+
+// The level's SIMD forward pass for storage type S.
+template <class S>
+void forward_lanes(const cpu::HepKernels& k, const float* w, const float* b, const S* in, std::uint64_t count,
+                   float* out) {
+  if constexpr (std::is_same_v<S, Half>)
+    k.mlp_forward_f16(w, b, in, count, out);
+  else if constexpr (std::is_same_v<S, BFloat16>)
+    k.mlp_forward_bf16(w, b, in, count, out);
+  else
+    k.mlp_forward_f32(w, b, in, count, out);
+}
 
 template <class S>
 MlpRun run_typed(Precision precision, const MlpOptions& o) {
@@ -26,6 +41,13 @@ MlpRun run_typed(Precision precision, const MlpOptions& o) {
   std::vector<Acc> out(o.samples * mlp_outputs);
   const double t0 = monotonic_seconds();
   parallel_for(o.samples, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    if constexpr (std::is_same_v<Acc, float>) {
+      if (o.kernels) {
+        forward_lanes<S>(*o.kernels->hep, w.data(), b.data(), in.data() + begin * mlp_inputs, end - begin,
+                         out.data() + begin * mlp_outputs);
+        return;
+      }
+    }
     auto scratch = std::make_unique<MlpTileScratch<S, cpu_tile>>();
     for (std::uint64_t i = begin; i < end; i += cpu_tile) {
       const int count = static_cast<int>(std::min<std::uint64_t>(cpu_tile, end - i));

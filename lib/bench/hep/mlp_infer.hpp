@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
 #include "compute/kernels/hep/mlp.cuh"
 
 namespace gpukit::hep {
@@ -14,6 +15,9 @@ struct MlpOptions {
   std::uint64_t seed = 1;
   std::uint64_t samples = 0;
   int threads = 0;  // 0: one per hardware thread
+  // The SIMD kernels of one instruction-set level (cpu::select_kernel_set);
+  // null: the scalar tile loop (mlp_forward_tile), the reference for comparisons.
+  const cpu::KernelSet* kernels = nullptr;
 };
 
 struct MlpRun {

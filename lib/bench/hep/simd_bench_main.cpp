@@ -14,11 +14,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
 #include "bench/hep/me_eemumu.hpp"
+#include "bench/hep/mlp_infer.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
 #include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/fma.cuh"
@@ -98,6 +101,107 @@ struct Series {
   std::vector<double> peak;   // fraction of the same round's FMA rate
 };
 
+// ---- mlp_infer ----
+
+// Weights widened to FP32 and a batch of inputs of storage type S, made once.
+template <class S>
+struct MlpBatch {
+  std::vector<float> weights, biases;
+  std::vector<S> in;
+};
+
+template <class S>
+MlpBatch<S> mlp_batch(std::uint64_t samples, std::uint64_t seed) {
+  using gpukit::hep::Storage;
+  MlpBatch<S> m;
+  std::vector<S> w(gpukit::hep::mlp_weight_count), b(gpukit::hep::mlp_bias_count);
+  gpukit::hep::mlp_make_parameters<S>(seed, w.data(), b.data());
+  for (const S& v : w) m.weights.push_back(float(Storage<S>::to_acc(v)));
+  for (const S& v : b) m.biases.push_back(float(Storage<S>::to_acc(v)));
+  m.in.resize(samples * gpukit::hep::mlp_inputs);
+  for (std::uint64_t i = 0; i < samples; ++i)
+    gpukit::hep::mlp_input_row<S>(seed, i, m.in.data() + i * gpukit::hep::mlp_inputs);
+  return m;
+}
+
+// Samples per second of thread time, the forward pass alone: the scalar path's
+// tile loop (run_mlp_infer's, 16 samples a tile) or a level's SIMD kernel.
+template <class S>
+double mlp_rate(const gpukit::cpu::KernelSet* set, const MlpBatch<S>& m, std::vector<float>& out) {
+  constexpr int tile = 16;
+  const std::uint64_t n = m.in.size() / gpukit::hep::mlp_inputs;
+  const float* w = m.weights.data();
+  const float* b = m.biases.data();
+  const double t0 = thread_seconds();
+  if (!set) {
+    auto scratch = std::make_unique<gpukit::hep::MlpTileScratch<S, tile>>();
+    for (std::uint64_t i = 0; i < n; i += tile)
+      gpukit::hep::mlp_forward_tile<S, float, tile>(w, b, m.in.data() + i * gpukit::hep::mlp_inputs,
+                                                    int(std::min<std::uint64_t>(tile, n - i)),
+                                                    out.data() + i * gpukit::hep::mlp_outputs, *scratch);
+  } else if constexpr (std::is_same_v<S, gpukit::hep::Half>) {
+    set->hep->mlp_forward_f16(w, b, m.in.data(), n, out.data());
+  } else if constexpr (std::is_same_v<S, gpukit::hep::BFloat16>) {
+    set->hep->mlp_forward_bf16(w, b, m.in.data(), n, out.data());
+  } else {
+    set->hep->mlp_forward_f32(w, b, m.in.data(), n, out.data());
+  }
+  return static_cast<double>(n) / (thread_seconds() - t0);
+}
+
+// mlp_infer's FP32, FP16 and BF16 storage, scalar vs each level, interleaved
+// rounds; the fraction of peak is of the FP32 FMA rate (every precision
+// computes in FP32 on the CPU).
+void bench_mlp(const std::vector<const gpukit::cpu::KernelSet*>& sets, int rounds, std::uint64_t samples) {
+  const double load_before = load_average();
+  const MlpBatch<float> f32 = mlp_batch<float>(samples, 1);
+  const MlpBatch<gpukit::hep::Half> f16 = mlp_batch<gpukit::hep::Half>(samples, 1);
+  const MlpBatch<gpukit::hep::BFloat16> bf16 = mlp_batch<gpukit::hep::BFloat16>(samples, 1);
+  std::vector<float> out(samples * gpukit::hep::mlp_outputs);
+  std::vector<const gpukit::cpu::KernelSet*> variants{nullptr};
+  variants.insert(variants.end(), sets.begin(), sets.end());
+  const std::vector<Precision> precisions{Precision::fp32, Precision::fp16, Precision::bf16};
+  std::map<std::string, Series> series;
+  std::vector<double> fma;
+  for (int r = 0; r < rounds; ++r) {
+    fma.push_back(fma_rate(*sets.front(), Precision::fp32));
+    for (Precision p : precisions) {
+      double scalar_rate = 0;
+      for (const gpukit::cpu::KernelSet* set : variants) {
+        const double rate = p == Precision::fp32   ? mlp_rate(set, f32, out)
+                            : p == Precision::fp16 ? mlp_rate(set, f16, out)
+                                                   : mlp_rate(set, bf16, out);
+        if (!set) scalar_rate = rate;
+        Series& s = series[std::string(gpukit::hep::precision_name(p)) + " " + (set ? set->isa : "scalar")];
+        s.rate.push_back(rate);
+        s.ratio.push_back(rate / scalar_rate);
+        s.peak.push_back(rate * static_cast<double>(gpukit::hep::mlp_flops_per_sample) / fma.back());
+      }
+    }
+  }
+  const double load_after = load_average();
+  std::printf("\nmlp_infer, one thread, %llu samples per run, %d interleaved rounds (medians, thread CPU time)\n",
+              static_cast<unsigned long long>(samples), rounds);
+  std::printf("load average (1 min): %.2f before, %.2f after; FP32 FMA rate %.2f (best %.2f) GFLOP/s\n", load_before,
+              load_after, median(fma) / 1e9, *std::max_element(fma.begin(), fma.end()) / 1e9);
+  std::printf("%-6s %-10s %6s %12s %9s %8s %12s %9s %8s\n", "prec", "path", "lanes", "samples/s", "x scalar",
+              "of FMA32", "best sa/s", "x scalar", "of FMA32");
+  const double best_fma = *std::max_element(fma.begin(), fma.end());
+  for (Precision p : precisions) {
+    const std::string prec = gpukit::hep::precision_name(p);
+    const Series& sc = series[prec + " scalar"];
+    const double best_scalar = *std::max_element(sc.rate.begin(), sc.rate.end());
+    for (const gpukit::cpu::KernelSet* set : variants) {
+      const Series& s = series[prec + " " + (set ? set->isa : "scalar")];
+      const double best = *std::max_element(s.rate.begin(), s.rate.end());
+      std::printf("%-6s %-10s %6d %12.4g %9.2f %7.1f%% %12.4g %9.2f %7.1f%%\n", prec.c_str(),
+                  set ? set->isa : "scalar", set ? set->hep->lanes_mlp : 1, median(s.rate), median(s.ratio),
+                  100 * median(s.peak), best, best / best_scalar,
+                  100 * best * static_cast<double>(gpukit::hep::mlp_flops_per_sample) / best_fma);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +210,9 @@ int main(int argc, char** argv) {
   int rounds = 5;
   app.add_option("--events", events, "matrix elements per timed run")->check(CLI::Range(1024, 1 << 28));
   app.add_option("--rounds", rounds, "interleaved rounds")->check(CLI::Range(1, 99));
+  std::uint64_t mlp_samples = 8192;
+  app.add_option("--mlp-samples", mlp_samples, "mlp_infer samples per timed run (0: skip mlp_infer)")
+      ->check(CLI::Range(0, 1 << 24));
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<const gpukit::cpu::KernelSet*> sets = gpukit::cpu::available_kernel_sets();
@@ -167,5 +274,6 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < d.rate.size(); ++i) r.push_back(f.rate[i] / d.rate[i]);
     std::printf("fp32 / fp64 at %s: %.2f\n", set->isa, median(r));
   }
+  if (mlp_samples > 0) bench_mlp(sets, rounds, mlp_samples);
   return 0;
 }

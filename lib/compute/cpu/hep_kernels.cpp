@@ -1,6 +1,8 @@
 // Compiled once per instruction-set level, like cpu_kernels.cpp (same macros).
 #include "compute/cpu/hep_kernels.hpp"
 
+#include <memory>
+
 #include "compute/kernels/hep/simd.hpp"
 
 #ifndef GPUKIT_CPU_ISA_NS
@@ -57,10 +59,40 @@ void me_eemumu(u64 seed, u64 first, u64 count, S sqrt_s, const hep::EwParameters
     me_eemumu_lanes<S, N, false>(seed, first, count, sqrt_s, ew, out);
 }
 
+// ---- mlp_infer ----
+// One register of floats per vector; a register block of mlp_rows samples by
+// two vectors of neurons keeps 2 * mlp_rows accumulators, two weight vectors
+// and a broadcast input in the level's registers (16 under SSE2 and AVX2, 32
+// under AVX-512): 2 + mlp_rows loads feed 2 * mlp_rows FMAs. SSE2 has
+// no FMA (a product needs a copy) and the FP16 rounding's constants stay in
+// registers too: four rows spilled an accumulator there, three do not.
+constexpr int mlp_lanes = GPUKIT_CPU_VECTOR_BYTES / 4;
+constexpr int mlp_rows = mlp_lanes >= 16 ? 8 : mlp_lanes == 8 ? 6 : 3;
+constexpr int mlp_cols = 2;
+// The 8 outputs: one AVX register, or two SSE2 ones.
+constexpr int mlp_last_lanes = mlp_lanes < 8 ? mlp_lanes : 8;
+constexpr int mlp_last_cols = hep::mlp_outputs / mlp_last_lanes;
+// Samples per tile: its activations (2 x tile x 1 KiB) and a neuron block's
+// weight panel (256 x 2 vectors) stay near L1.
+constexpr int mlp_tile = 4 * mlp_rows;
+
+template <class S>
+void mlp_forward(const float* weights, const float* biases, const S* in, u64 count, float* out) {
+  using V = hep::simd::Vec<float, mlp_lanes>;
+  using VLast = hep::simd::Vec<float, mlp_last_lanes>;
+  auto scratch = std::make_unique<hep::MlpLaneScratch<mlp_tile>>();
+  for (u64 i = 0; i < count; i += mlp_tile) {
+    const int n = count - i < u64(mlp_tile) ? int(count - i) : mlp_tile;
+    hep::mlp_forward_tile_lanes<S, V, mlp_rows, mlp_cols, VLast, mlp_last_cols, mlp_tile>(
+        weights, biases, in + i * hep::mlp_inputs, n, out + i * hep::mlp_outputs, *scratch);
+  }
+}
+
 }  // namespace
 
 const HepKernels& hep_kernels() {
-  static const HepKernels set{lanes_f64, lanes_f32, me_eemumu<double, lanes_f64>, me_eemumu<float, lanes_f32>};
+  static const HepKernels set{lanes_f64, lanes_f32, me_eemumu<double, lanes_f64>, me_eemumu<float, lanes_f32>,
+                              mlp_lanes, mlp_forward<float>, mlp_forward<hep::Half>, mlp_forward<hep::BFloat16>};
   return set;
 }
 

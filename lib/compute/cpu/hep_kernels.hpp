@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "compute/kernels/hep/me_eemumu.cuh"
+#include "compute/kernels/hep/mlp.cuh"
 
 namespace gpukit::cpu {
 
@@ -18,6 +19,16 @@ struct HepKernels {
                         const hep::EwParameters<double>& ew, bool flip_z_sign, double* out);
   void (*me_eemumu_f32)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, float sqrt_s,
                         const hep::EwParameters<float>& ew, bool flip_z_sign, float* out);
+  // mlp_infer: outputs (count x 8) of inputs in (count x 64) of the storage
+  // type, through FP32 weights and biases (the stored ones widened), with
+  // activations rounded to the storage type between layers (mlp_forward_tile_lanes).
+  int lanes_mlp;
+  void (*mlp_forward_f32)(const float* weights, const float* biases, const float* in, std::uint64_t count,
+                          float* out);
+  void (*mlp_forward_f16)(const float* weights, const float* biases, const hep::Half* in, std::uint64_t count,
+                          float* out);
+  void (*mlp_forward_bf16)(const float* weights, const float* biases, const hep::BFloat16* in,
+                           std::uint64_t count, float* out);
 };
 
 namespace isa_v4 { const HepKernels& hep_kernels(); }

@@ -190,16 +190,69 @@ GPUKIT_HOST_DEVICE inline void mlp_make_parameters(uint64_t seed, W* weights, W*
   }
 }
 
+// LaneTraits<V>::lanes consecutive values from p as the lane type V: one
+// vector load for a SIMD lane type (p then holds its scalars), one value
+// converted from the storage type for a scalar.
+template <class V, class W>
+GPUKIT_HOST_DEVICE inline V mlp_load_lanes(const W* p) {
+  if constexpr (LaneTraits<V>::lanes == 1)
+    return V(Storage<W>::to_acc(*p));
+  else
+    return V::load(p);
+}
+// x in every lane. Not the lane type's broadcast constructor: that one adds a
+// zero vector, which the compiler must keep (x + 0 is not x for x = -0), one
+// more instruction before each broadcast; x - 0 is x.
+template <class V>
+GPUKIT_HOST_DEVICE inline V mlp_splat(typename LaneTraits<V>::Scalar x) {
+  if constexpr (LaneTraits<V>::lanes == 1) {
+    return x;
+  } else {
+    return V(x - typename V::V{});
+  }
+}
+template <class V>
+GPUKIT_HOST_DEVICE inline void mlp_store_lanes(V v, typename LaneTraits<V>::Scalar* p) {
+  if constexpr (LaneTraits<V>::lanes == 1)
+    *p = v;
+  else
+    v.store(p);
+}
+
+// The one summation every backend does: for R samples (rows of x, x_stride
+// apart) and the C * lanes neurons whose weights start at w (row k at
+// w + k * w_stride) and whose biases start at bias,
+// acc[r][c] = bias + sum_k x_rk W_kn, k in increasing order. A GPU thread runs
+// it for one (sample, neuron) pair at a scalar type (mlp_neuron); the CPU for a
+// register block of R samples by C SIMD vectors of neurons, so each weight
+// vector loaded serves R samples and each broadcast input C vectors.
+template <class V, int R, int C, class S, class W>
+GPUKIT_HOST_DEVICE inline void mlp_neurons(const S* x, int x_stride, int k_n, const W* w, int w_stride,
+                                           const W* bias, V (&acc)[R][C]) {
+  constexpr int lanes = LaneTraits<V>::lanes;
+  for (int c = 0; c < C; ++c) {
+    const V b = mlp_load_lanes<V>(bias + c * lanes);
+    for (int r = 0; r < R; ++r) acc[r][c] = b;
+  }
+  for (int k = 0; k < k_n; ++k) {
+    V wk[C];
+    for (int c = 0; c < C; ++c) wk[c] = mlp_load_lanes<V>(w + k * w_stride + c * lanes);
+    for (int r = 0; r < R; ++r) {
+      const V xk = mlp_splat<V>(Storage<S>::to_acc(x[r * x_stride + k]));
+      for (int c = 0; c < C; ++c) acc[r][c] += xk * wk[c];
+    }
+  }
+}
+
 // One output neuron n of a layer for one sample: bias + sum_k x_k W_kn, k in
 // increasing order. The GPU kernel assigns (sample, neuron) pairs to threads;
-// the CPU's tile loop below sums in the same order, so both round alike.
+// the CPU's tile loops below sum in the same order, so all round alike.
 template <class S, class W>
 GPUKIT_HOST_DEVICE inline typename Storage<S>::Acc mlp_neuron(const S* x, int k_n, const W* wt, int n_n, int n,
                                                               W bias) {
-  using Acc = typename Storage<S>::Acc;
-  Acc acc = Acc(Storage<W>::to_acc(bias));
-  for (int k = 0; k < k_n; ++k) acc += Storage<S>::to_acc(x[k]) * Acc(Storage<W>::to_acc(wt[k * n_n + n]));
-  return acc;
+  typename Storage<S>::Acc acc[1][1];
+  mlp_neurons<typename Storage<S>::Acc, 1, 1>(x, 0, k_n, wt + n, n_n, &bias, acc);
+  return acc[0][0];
 }
 
 // Scratch for a tile of up to Tile samples (activations in the storage type and
@@ -244,6 +297,113 @@ GPUKIT_HOST_DEVICE inline void mlp_forward_tile(const W* weights, const W* biase
         for (int n = 0; n < n_n; ++n) sc.act[1 - cur][s][n] = Storage<S>::from_acc(hd_max(sc.acc[s][n], Acc(0)));
       cur = 1 - cur;
     }
+  }
+}
+
+// ---- the CPU's SIMD forward pass (compute/cpu/hep_kernels.cpp) ----
+
+// Storage<S>::to_acc(Storage<S>::from_acc(a)) for FP32 accumulators, lane by
+// lane and without branches: the activations' rounding to the storage type
+// between layers, the same values as the bit conversions above (checked
+// against them in tests/unit/test_hep_simd.cpp). V is float or a SIMD lane
+// type of floats.
+template <class S>
+struct MlpRound;
+template <>
+struct MlpRound<float> {
+  template <class V>
+  GPUKIT_HOST_DEVICE static V apply(V a) { return a; }
+};
+template <>
+struct MlpRound<Half> {
+  template <class V>
+  GPUKIT_HOST_DEVICE static V apply(V a) {
+    using Word = typename LaneTraits<V>::Word;
+    const Word x = float_to_bits(a);
+    const Word sign = x & Word(0x80000000u), m = x & Word(0x7fffffffu);
+    // Normal halves: the mantissa to 10 bits, to nearest even (a carry into the exponent is right).
+    const Word normal = (m + Word(0xfffu) + ((m >> 13) & Word(1u))) & Word(0xffffe000u);
+    // Subnormal halves are the multiples of 2^-24 below 2^-14: adding 0.5
+    // rounds |a| to one of them (to nearest even) and subtracting 0.5 is exact.
+    const Word subnormal = float_to_bits((bits_to_float(m) + 0.5f) - 0.5f);
+    Word r = hd_select(m < Word(0x38800000u), subnormal, normal);   // 2^-14
+    r = hd_select(normal > Word(0x477fe000u), Word(0x7f800000u), r);  // past 65504: infinity
+    r = hd_select(m > Word(0x7f800000u), Word(0x7fc00000u), r);      // NaN: the quiet NaN
+    return bits_to_float(r | sign);
+  }
+};
+template <>
+struct MlpRound<BFloat16> {
+  template <class V>
+  GPUKIT_HOST_DEVICE static V apply(V a) {
+    using Word = typename LaneTraits<V>::Word;
+    const Word x = float_to_bits(a);
+    const Word rounded = (x + Word(0x7fffu) + ((x >> 16) & Word(1u))) & Word(0xffff0000u);
+    const Word quiet_nan = (x | Word(0x400000u)) & Word(0xffff0000u);
+    return bits_to_float(hd_select((x & Word(0x7fffffffu)) > Word(0x7f800000u), quiet_nan, rounded));
+  }
+};
+
+// Activations of a tile of up to Tile samples, widened to FP32 once (their
+// values are those of the storage type: MlpRound).
+template <int Tile>
+struct MlpLaneScratch {
+  float act[2][Tile][mlp_max_width];
+};
+
+// One layer for `rows` (a multiple of R) samples of act: register blocks of R
+// samples by C vectors of V, neuron blocks outside so that a block's weight
+// panel (k_n x C * lanes) serves the whole tile. A hidden layer stores
+// round(max(y, 0)) into next, the last one y into the outputs of the first
+// `count` samples.
+template <class S, class V, int R, int C>
+GPUKIT_HOST_DEVICE inline void mlp_layer_lanes(const float* act, int rows, int k_n, const float* wt, int n_n,
+                                               const float* b, float* next, int count, float* out) {
+  constexpr int lanes = LaneTraits<V>::lanes;
+  for (int n = 0; n < n_n; n += C * lanes) {
+    for (int s = 0; s < rows; s += R) {
+      V acc[R][C];
+      mlp_neurons<V, R, C>(act + s * mlp_max_width, mlp_max_width, k_n, wt + n, n_n, b + n, acc);
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) {
+          if (!next) {
+            if (s + r < count) mlp_store_lanes(acc[r][c], out + (s + r) * mlp_outputs + n + c * lanes);
+          } else {
+            const V y = MlpRound<S>::apply(hd_max(acc[r][c], V(0.0f)));
+            mlp_store_lanes(y, next + (s + r) * mlp_max_width + n + c * lanes);
+          }
+        }
+    }
+  }
+}
+
+// Forward pass of `count` <= Tile samples with FP32 weights and accumulators
+// (the stored weights widened exactly), inputs of storage type S (row-major
+// count x 64), FP32 outputs (count x 8): the same sums and roundings as
+// mlp_forward_tile, in register blocks of lane type V (R samples by C vectors;
+// VLast by CLast for the 8 outputs, narrower than a wide register). Rows past
+// `count` up to a multiple of R are zeros, computed and dropped: every sample
+// goes through the same instructions wherever its tile starts.
+template <class S, class V, int R, int C, class VLast, int CLast, int Tile>
+GPUKIT_HOST_DEVICE inline void mlp_forward_tile_lanes(const float* weights, const float* biases, const S* in,
+                                                      int count, float* out, MlpLaneScratch<Tile>& sc) {
+  static_assert(Tile % R == 0, "a tile is whole register blocks");
+  static_assert(mlp_max_width % (C * LaneTraits<V>::lanes) == 0, "hidden layers are whole neuron blocks");
+  static_assert(mlp_outputs % (CLast * LaneTraits<VLast>::lanes) == 0, "the outputs are whole neuron blocks");
+  const int rows = (count + R - 1) / R * R;
+  for (int s = 0; s < rows; ++s)
+    for (int k = 0; k < mlp_inputs; ++k)
+      sc.act[0][s][k] = s < count ? float(Storage<S>::to_acc(in[s * mlp_inputs + k])) : 0.0f;
+  int cur = 0;
+  for (int l = 0; l < mlp_layers; ++l) {
+    const int k_n = mlp_width(l), n_n = mlp_width(l + 1);
+    const float* wt = weights + mlp_weight_offset(l);
+    const float* b = biases + mlp_bias_offset(l);
+    if (l + 1 < mlp_layers)
+      mlp_layer_lanes<S, V, R, C>(&sc.act[cur][0][0], rows, k_n, wt, n_n, b, &sc.act[1 - cur][0][0], count, out);
+    else
+      mlp_layer_lanes<S, VLast, R, CLast>(&sc.act[cur][0][0], rows, k_n, wt, n_n, b, nullptr, count, out);
+    cur = 1 - cur;
   }
 }
 

@@ -253,6 +253,21 @@ inline Vec<double, N> philox_to_double(Vec<std::uint32_t, N> a, Vec<std::uint32_
   return (hi + lo) * Vec<double, N>(1.0 / 9007199254740992.0);
 }
 
+// ---- mlp_infer: the bits of FP32 lanes, for the rounding of activations to
+// FP16/BF16 (MlpRound in mlp.cuh), as float_to_bits/bits_to_float of a float.
+template <int N>
+inline Vec<std::uint32_t, N> float_to_bits(Vec<float, N> a) {
+  Vec<std::uint32_t, N> r;
+  std::memcpy(&r.v, &a.v, sizeof r.v);
+  return r;
+}
+template <int N>
+inline Vec<float, N> bits_to_float(Vec<std::uint32_t, N> a) {
+  Vec<float, N> r;
+  std::memcpy(&r.v, &a.v, sizeof r.v);
+  return r;
+}
+
 }  // namespace GPUKIT_SIMD_TARGET_NS
 }  // namespace gpukit::hep::simd
 
