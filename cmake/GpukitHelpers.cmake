@@ -48,6 +48,11 @@ function(gpukit_warnings target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-restrict>)
   endif()
+  # GCC's -Wmaybe-uninitialized is unreliable under the sanitizers' instrumentation
+  # (false positives inside libstdc++'s <regex> at -O1).
+  if(GPUKIT_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-maybe-uninitialized>)
+  endif()
 endfunction()
 
 if(GPUKIT_PORTABLE)
