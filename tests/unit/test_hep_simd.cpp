@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -119,5 +120,90 @@ TEST_CASE("hep simd: the wrong-sign variant still fails off the pole on every le
       CAPTURE(set->isa);
       CHECK_FALSE(validate_off_pole(bad, 8.3).passed);
     }
+  }
+}
+
+// ---- track_fit: vector atan2, asin and floor against libm ----
+namespace {
+
+// Worst error in units of the result's precision (relative, eps of T) over the points.
+template <class T, int N, class Vector, class Scalar>
+double worst_relative_eps(const std::vector<double>& a, const std::vector<double>& b, Vector vector_fn,
+                          Scalar scalar_fn) {
+  using V = simd::Vec<T, N>;
+  double worst = 0;
+  for (std::size_t i = 0; i + N <= a.size(); i += N) {
+    V x, y;
+    for (int l = 0; l < N; ++l) {
+      x.v[l] = T(a[i + l]);
+      y.v[l] = T(b[i + l]);
+    }
+    const V r = vector_fn(x, y);
+    for (int l = 0; l < N; ++l) {
+      const double ref = scalar_fn(double(x[l]), double(y[l]));
+      const double err = std::fabs(double(r[l]) - ref) / std::fmax(std::fabs(ref), 1e-300);
+      INFO("at " << x[l] << ", " << y[l] << ": " << r[l] << " vs " << ref);
+      REQUIRE(std::isfinite(double(r[l])));
+      worst = std::fmax(worst, err / double(std::numeric_limits<T>::epsilon()));
+    }
+  }
+  return worst;
+}
+
+template <class T, int N>
+void check_inverse_trig() {
+  std::vector<double> a, b;
+  const int points = 200000;
+  for (int i = 0; i < points; ++i) {
+    const double phi = -M_PI + 2 * M_PI * (i + 0.5) / points;
+    const double rho = std::exp(-20.0 + 40.0 * ((i * 7919) % points) / points);  // 2e-9 .. 5e8
+    a.push_back(rho * std::sin(phi));
+    b.push_back(rho * std::cos(phi));
+  }
+  for (double v : {0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30}) {  // axes and signed zeros
+    for (double w : {0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30}) {
+      a.push_back(v);
+      b.push_back(w);
+    }
+  }
+  while (a.size() % N) {
+    a.push_back(1);
+    b.push_back(1);
+  }
+  const double atan2_eps = worst_relative_eps<T, N>(
+      a, b, [](auto y, auto x) { return simd::atan2(y, x); }, [](double y, double x) { return std::atan2(y, x); });
+  INFO("atan2 worst " << atan2_eps << " eps");
+  CHECK(atan2_eps <= 3);
+  std::vector<double> s, unused;
+  for (int i = 0; i <= points; ++i) s.push_back(-1 + 2.0 * i / points);
+  for (double v : {0.0, -0.0, 1e-9, -1e-9, 0.625, 0.5, 1 - 1e-12}) s.push_back(v);
+  while (s.size() % N) s.push_back(0.25);
+  unused.assign(s.size(), 0);
+  const double asin_eps = worst_relative_eps<T, N>(
+      s, unused, [](auto x, auto) { return simd::asin(x); }, [](double x, double) { return std::asin(x); });
+  INFO("asin worst " << asin_eps << " eps");
+  CHECK(asin_eps <= 4);  // float: 3.1 eps at worst (Cephes asinf: 2.5e-7 relative)
+}
+
+}  // namespace
+
+TEST_CASE("hep simd: vector atan2 and asin agree with libm within a few ulp") {
+  check_inverse_trig<double, 4>();
+  check_inverse_trig<double, 8>();
+  check_inverse_trig<float, 8>();
+  check_inverse_trig<float, 16>();
+}
+
+TEST_CASE("hep simd: vector floor is libm's floor exactly") {
+  using V = simd::Vec<double, 4>;
+  using F = simd::Vec<float, 8>;
+  const double xs[] = {-7.5, -3.0, -2.9999999999999996, -0.5, -0.0, 0.0, 1e-300, 0.49999999999999994,
+                       2.5, 3.0, 4503599627370495.5, -4503599627370495.5, 1e300, -1e300, 9.99e15, -123456.75};
+  for (double x : xs) {
+    const V r = simd::floor(V(x));
+    const F f = simd::floor(F(float(x)));
+    CAPTURE(x);
+    CHECK(r[0] == std::floor(x));
+    CHECK(f[0] == std::floor(float(x)));
   }
 }

@@ -216,6 +216,137 @@ inline Vec<T, N> cos(Vec<T, N> x) {
   return c;
 }
 
+// ---- track_fit: atan2, asin, floor (Cephes atan.c/atanf.c, asin.c/asinf.c) ----
+// Within a few ulp of libm over the whole range (tests/unit/test_hep_simd.cpp).
+
+// Largest integer <= x, exact: adding and removing 2^p rounds |x| < 2^p to an
+// integer in the current rounding mode (nearest), one step down fixes it; larger
+// |x| are integers already.
+template <class T, int N>
+inline Vec<T, N> floor(Vec<T, N> x) {
+  const T two_p = sizeof(T) == sizeof(double) ? T(4503599627370496.0) : T(8388608.0f);  // 2^52, 2^23
+  const Vec<T, N> ax = hd_abs(x);
+  const Vec<T, N> r_abs = (ax + Vec<T, N>(two_p)) - Vec<T, N>(two_p);
+  Vec<T, N> r = hd_select(x < Vec<T, N>(0), -r_abs, r_abs);
+  r = hd_select(x < r, r - Vec<T, N>(1), r);
+  return hd_select(ax < Vec<T, N>(two_p), r, x);
+}
+
+namespace detail {
+
+template <class T>
+struct InverseTrigConstants;
+template <>
+struct InverseTrigConstants<double> {
+  static constexpr double pio2_hi = 1.57079632679489655800, pio2_lo = 6.123233995736765886130e-17;
+  static constexpr double pio4 = 7.85398163397448309616e-1;
+  // atan(x) = x + x^3 P(x^2)/Q(x^2) on [0, 0.66]; Q with its leading 1.
+  static constexpr double atan_split = 0.66;
+  static constexpr double atan_p[5] = {-8.750608600031904122785e-1, -1.615753718733365076637e1,
+                                       -7.500855792314704667340e1, -1.228866684490136173410e2,
+                                       -6.485021904942025371773e1};
+  static constexpr double atan_q[6] = {1.0, 2.485846490142306297962e1, 1.650270098316988542046e2,
+                                       4.328810604912902668951e2, 4.853903996359136964868e2,
+                                       1.945506571482613964425e2};
+  // asin(x) = x + x^3 P(x^2)/Q(x^2) on [0, 0.625]; asin(1 - x) = pi/2 - sqrt(2x)(1 + R(x)/S(x)) above.
+  static constexpr double asin_split = 0.625;
+  static constexpr double asin_p[6] = {4.253011369004428248960e-3, -6.019598008014123785661e-1,
+                                       5.444622390564711410273e0,  -1.626247967210700244449e1,
+                                       1.956261983317594739197e1,  -8.198089802484824371615e0};
+  static constexpr double asin_q[6] = {1.0, -1.474091372988853791896e1, 7.049610280856842141659e1,
+                                       -1.471791292232726029859e2, 1.395105614657485689735e2,
+                                       -4.918853881490881290097e1};
+  static constexpr double asin_r[5] = {2.967721961301243206100e-3, -5.634242780008963776856e-1,
+                                       6.968710824104713396794e0, -2.556901049652824852289e1,
+                                       2.853665548261061424989e1};
+  static constexpr double asin_s[5] = {1.0, -2.194779531642920639778e1, 1.470656354026814941758e2,
+                                       -3.838770957603691357202e2, 3.424398657913078477438e2};
+};
+template <>
+struct InverseTrigConstants<float> {
+  static constexpr float pio2_hi = 1.5707963705062866211f, pio2_lo = -4.3711388286737928865e-8f;
+  static constexpr float pio4 = 0.785398163397448309616f;
+  static constexpr float atan_split = 0.4142135623730950f;  // tan(pi/8)
+  static constexpr float atan_p[4] = {8.05374449538e-2f, -1.38776856032e-1f, 1.99777106478e-1f, -3.33329491539e-1f};
+  static constexpr float asin_p[5] = {4.2163199048e-2f, 2.4181311049e-2f, 4.5470025998e-2f, 7.4953002686e-2f,
+                                      1.6666752422e-1f};
+};
+
+template <class T, int N>
+inline Mask<T, N> sign_bit(Vec<T, N> x) {
+  typename Mask<T, N>::V bits;
+  std::memcpy(&bits, &x.v, sizeof bits);
+  return {bits < 0};
+}
+
+// atan of t in [0, 1].
+template <int N>
+inline Vec<double, N> atan_unit(Vec<double, N> t) {
+  using C = InverseTrigConstants<double>;
+  using V = Vec<double, N>;
+  const Mask<double, N> upper = t > V(C::atan_split);
+  const V x = hd_select(upper, (t - V(1)) / (t + V(1)), t);
+  const V z = x * x;
+  const V p = x + x * (z * horner(z, C::atan_p) / horner(z, C::atan_q));
+  return hd_select(upper, V(C::pio4) + (p + V(0.5 * C::pio2_lo)), p);
+}
+template <int N>
+inline Vec<float, N> atan_unit(Vec<float, N> t) {
+  using C = InverseTrigConstants<float>;
+  using V = Vec<float, N>;
+  const Mask<float, N> upper = t > V(C::atan_split);
+  const V x = hd_select(upper, (t - V(1)) / (t + V(1)), t);
+  const V z = x * x;
+  const V p = x + x * z * horner(z, C::atan_p);
+  return hd_select(upper, V(C::pio4) + p, p);
+}
+
+template <int N>
+inline Vec<double, N> asin_abs(Vec<double, N> a) {
+  using C = InverseTrigConstants<double>;
+  using V = Vec<double, N>;
+  const V zz = V(1) - a;
+  const V p = zz * horner(zz, C::asin_r) / horner(zz, C::asin_s);
+  const V w = sqrt(zz + zz);
+  const V big = ((V(C::pio4) - w) - (w * p - V(C::pio2_lo))) + V(C::pio4);
+  const V a2 = a * a;
+  const V small = a + a * (a2 * horner(a2, C::asin_p) / horner(a2, C::asin_q));
+  return hd_select(a > V(C::asin_split), big, small);
+}
+template <int N>
+inline Vec<float, N> asin_abs(Vec<float, N> a) {
+  using C = InverseTrigConstants<float>;
+  using V = Vec<float, N>;
+  const Mask<float, N> big = a > V(0.5f);
+  const V z = hd_select(big, V(0.5f) * (V(1) - a), a * a);
+  const V x = hd_select(big, sqrt(z), a);
+  const V r = x + x * z * horner(z, C::asin_p);
+  return hd_select(big, V(C::pio2_hi) - (r + r) - V(C::pio2_lo), r);
+}
+
+}  // namespace detail
+
+template <class T, int N>
+inline Vec<T, N> atan2(Vec<T, N> y, Vec<T, N> x) {
+  using C = detail::InverseTrigConstants<T>;
+  using V = Vec<T, N>;
+  const V ax = hd_abs(x), ay = hd_abs(y);
+  const Mask<T, N> steep = ax < ay;
+  const V num = hd_select(steep, ax, ay), den = hd_select(steep, ay, ax);
+  // atan2(0, 0) = 0 (libm), not 0/0.
+  const V t = hd_select(den == V(0), V(0), num / den);
+  V r = detail::atan_unit(t);
+  r = hd_select(steep, (V(C::pio2_hi) - r) + V(C::pio2_lo), r);
+  r = hd_select(detail::sign_bit(x), (V(2 * C::pio2_hi) - r) + V(2 * C::pio2_lo), r);
+  return hd_select(detail::sign_bit(y), -r, r);
+}
+template <class T, int N>
+inline Vec<T, N> asin(Vec<T, N> x) {
+  const Vec<T, N> r = detail::asin_abs(hd_abs(x));
+  return hd_select(detail::sign_bit(x), -r, r);
+}
+// ---- end of track_fit's block ----
+
 // Philox's 32 x 32 -> 64-bit product, lane by lane.
 template <int N>
 inline void philox_mulhilo(std::uint32_t m, Vec<std::uint32_t, N> x, Vec<std::uint32_t, N>* hi,
