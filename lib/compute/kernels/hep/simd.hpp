@@ -216,6 +216,160 @@ inline Vec<T, N> cos(Vec<T, N> x) {
   return c;
 }
 
+// ---- exp and log (em_shower's block) ----
+// Cephes's exp.c/expf.c and log.c/logf.c (Moshier, op. cit.): exp reduces by
+// n = round(x log2 e) with a two-part ln 2 and scales by 2^n built from the
+// exponent bits (in two halves, so that 2^1024 and the subnormal results come
+// out as libm's); log splits x into 2^e m, sqrt(1/2) <= m < sqrt(2), and
+// evaluates the rational (double) or polynomial (float) fit in m - 1. Over
+// normal and subnormal arguments the results are within 1 ulp (double) and 2
+// ulp (float) of libm's (checked in tests/unit/test_hep_simd.cpp); 0, negative
+// numbers, infinities and NaN give libm's values.
+namespace detail {
+
+template <class T>
+struct ExpLogConstants;
+template <>
+struct ExpLogConstants<double> {
+  using Bits = std::int64_t;
+  static constexpr int mantissa_bits = 52, bias = 1023;
+  static constexpr double log2e = 1.4426950408889634073599;
+  static constexpr double ln2_hi = 6.93145751953125e-1, ln2_lo = 1.42860682030941723212e-6;
+  static constexpr double exp_overflow = 7.09782712893383996843e2;   // ln(DBL_MAX)
+  static constexpr double exp_underflow = -7.45133219101941108420e2;  // ln(2^-1075): rounds to 0 below
+  static constexpr double round_magic = 6755399441055744.0;            // 1.5 * 2^52
+  static constexpr double min_normal = 2.2250738585072014e-308;
+  static constexpr double subnormal_scale = 18014398509481984.0;  // 2^54
+  static constexpr int subnormal_shift = 54;
+  static constexpr double sqrt_half = 0.70710678118654752440;
+  // exp: e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)).
+  static constexpr double exp_p[3] = {1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1};
+  static constexpr double exp_q[4] = {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1,
+                                      2.00000000000000000009e0};
+  // log: ln(1 + x) = x - x^2/2 + x^3 P(x) / Q(x), Q monic.
+  static constexpr double log_p[6] = {1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+                                      1.44989225341610930846e1,  1.79368678507819816313e1, 7.70838733755885391666e0};
+  static constexpr double log_q[6] = {1.0, 1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+                                      7.11544750618563894466e1, 2.31251620126765340583e1};
+};
+template <>
+struct ExpLogConstants<float> {
+  using Bits = std::int32_t;
+  static constexpr int mantissa_bits = 23, bias = 127;
+  static constexpr float log2e = 1.44269504088896341f;
+  static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  static constexpr float exp_overflow = 88.72283905206835f;  // ln(FLT_MAX)
+  static constexpr float exp_underflow = -103.972077083991796f;  // ln(2^-150)
+  static constexpr float round_magic = 12582912.0f;  // 1.5 * 2^23
+  static constexpr float min_normal = 1.17549435e-38f;
+  static constexpr float subnormal_scale = 33554432.0f;  // 2^25
+  static constexpr int subnormal_shift = 25;
+  static constexpr float sqrt_half = 0.707106781186547524f;
+  // exp: e^r = 1 + r + r^2 P(r).
+  static constexpr float exp_p[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                     4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  // log: ln(1 + x) = x - x^2/2 + x^3 P(x).
+  static constexpr float log_p[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                                     -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                                     2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+};
+
+template <class T, int N>
+using BitsOf = typename Mask<T, N>::V;
+
+template <class T, int N>
+inline BitsOf<T, N> bits_of(Vec<T, N> x) {
+  BitsOf<T, N> b;
+  std::memcpy(&b, &x.v, sizeof b);
+  return b;
+}
+template <class T, int N>
+inline Vec<T, N> from_bits(BitsOf<T, N> b) {
+  Vec<T, N> x;
+  std::memcpy(&x.v, &b, sizeof b);
+  return x;
+}
+
+// 2^k for integer lanes k of the normal exponent range.
+template <class T, int N>
+inline Vec<T, N> exp2_int(BitsOf<T, N> k) {
+  using C = ExpLogConstants<T>;
+  return from_bits<T, N>((k + typename C::Bits(C::bias)) << C::mantissa_bits);
+}
+
+// Integer lanes |k| < 2^22 as T, through the rounding constant's mantissa
+// (AVX2 has no 64-bit integer to double conversion).
+template <class T, int N>
+inline Vec<T, N> int_to_real(BitsOf<T, N> k) {
+  using C = ExpLogConstants<T>;
+  const Vec<T, N> magic(C::round_magic);
+  return from_bits<T, N>(bits_of(magic) + k) - magic;
+}
+
+}  // namespace detail
+
+template <class T, int N>
+inline Vec<T, N> exp(Vec<T, N> x) {
+  using C = detail::ExpLogConstants<T>;
+  using V = Vec<T, N>;
+  // Clamped so that the exponent stays in range; the ends are replaced below
+  // (a NaN stays NaN through hd_min/hd_max and the polynomial).
+  const V xc = hd_min(hd_max(x, V(C::exp_underflow)), V(C::exp_overflow));
+  const V shifted = xc * V(C::log2e) + V(C::round_magic);
+  const V n = shifted - V(C::round_magic);
+  const detail::BitsOf<T, N> ni = detail::bits_of(shifted) - detail::bits_of(V(C::round_magic));
+  const V r = (xc - n * V(C::ln2_hi)) - n * V(C::ln2_lo);
+  V e;
+  if constexpr (sizeof(T) == 8) {
+    const V rr = r * r;
+    const V px = r * detail::horner(rr, C::exp_p);
+    e = V(1) + V(2) * (px / (detail::horner(rr, C::exp_q) - px));
+  } else {
+    e = r * r * detail::horner(r, C::exp_p) + r + V(1);
+  }
+  // 2^n in two factors: n reaches 1024 and -1075 (-150 in float), outside the
+  // normal exponents, and one rounding at the end gives the subnormals exactly.
+  const detail::BitsOf<T, N> n1 = ni >> 1;
+  e = e * detail::exp2_int<T, N>(n1) * detail::exp2_int<T, N>(ni - n1);
+  e = hd_select(x > V(C::exp_overflow), V(__builtin_inf()), e);
+  return hd_select(x < V(C::exp_underflow), V(0), e);
+}
+
+template <class T, int N>
+inline Vec<T, N> log(Vec<T, N> x) {
+  using C = detail::ExpLogConstants<T>;
+  using V = Vec<T, N>;
+  using B = detail::BitsOf<T, N>;
+  using I = typename C::Bits;
+  const Mask<T, N> subnormal = x < V(C::min_normal);
+  const V xs = hd_select(subnormal, x * V(C::subnormal_scale), x);
+  const B bits = detail::bits_of(xs);
+  const I exponent_mask = I(C::bias * 2 + 1) << C::mantissa_bits;
+  // x = 2^e m with m in [1/2, 1).
+  B e = ((bits & exponent_mask) >> C::mantissa_bits) - I(C::bias - 1);
+  e -= subnormal.m & (B{} + I(C::subnormal_shift));
+  const V m = detail::from_bits<T, N>((bits & ~exponent_mask) | (I(C::bias - 1) << C::mantissa_bits));
+  // m below sqrt(1/2): 2m - 1 and e - 1, so that |f| <= sqrt(2) - 1.
+  const Mask<T, N> low = m < V(C::sqrt_half);
+  e += low.m;  // all bits set is -1
+  const V f = hd_select(low, m + m, m) - V(1);
+  const V fe = detail::int_to_real<T, N>(e);
+  const V z = f * f;
+  V y;
+  if constexpr (sizeof(T) == 8)
+    y = f * (z * detail::horner(f, C::log_p) / detail::horner(f, C::log_q));
+  else
+    y = f * z * detail::horner(f, C::log_p);
+  y = y + fe * V(C::ln2_lo);
+  y = y - V(T(0.5)) * z;
+  V r = (f + y) + fe * V(C::ln2_hi);
+  const V inf(__builtin_inf());
+  r = hd_select(x == inf, inf, r);
+  r = hd_select(x == V(0), -inf, r);
+  r = hd_select(x < V(0), V(__builtin_nan("")), r);
+  return hd_select(x == x, r, x);
+}
+
 // ---- track_fit: atan2, asin, floor (Cephes atan.c/atanf.c, asin.c/asinf.c) ----
 // Within a few ulp of libm over the whole range (tests/unit/test_hep_simd.cpp).
 
