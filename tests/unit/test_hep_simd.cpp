@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/hep/me_eemumu.hpp"
+#include "bench/hep/track_fit.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
 #include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/hep/philox.cuh"
@@ -302,5 +303,92 @@ TEST_CASE("hep simd: vector floor is libm's floor exactly") {
     CAPTURE(x);
     CHECK(r[0] == std::floor(x));
     CHECK(f[0] == std::floor(float(x)));
+  }
+}
+
+// ---- track_fit on the lanes ----
+namespace {
+
+// The GPU/CPU agreement test's comparison (tests/gpu/hep_agreement.cpp): the
+// five fitted parameters within `tolerance_sigma` of the scalar fit's own sigma.
+template <class T>
+struct TrackLaneAgreement {
+  double within = 0;  // fraction of tracks that agree
+  double worst_sigma = 0;
+  std::uint64_t status_differs = 0;
+};
+
+template <class T>
+TrackLaneAgreement<T> compare_track_lanes(const gpukit::cpu::KernelSet* set, bool wrong, double tolerance_sigma) {
+  const TrackConfig<T> c = track_config<T>();
+  const std::uint64_t n = 4003;  // not a multiple of any lane count
+  std::vector<TrackHits<T>> hits(n);
+  std::vector<TrackTruth<T>> truth(n);
+  std::vector<TrackFit<T>> scalar(n), lanes(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    track_generate(c, 23, i, &hits[i], &truth[i]);
+    wrong ? track_fit<T, true>(c, hits[i], &scalar[i]) : track_fit<T, false>(c, hits[i], &scalar[i]);
+  }
+  if constexpr (sizeof(T) == sizeof(double))
+    set->hep->track_fit_f64(c, hits.data(), n, wrong, lanes.data());
+  else
+    set->hep->track_fit_f32(c, hits.data(), n, wrong, lanes.data());
+  TrackLaneAgreement<T> a;
+  std::uint64_t agree = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    bool same = lanes[i].status == scalar[i].status && lanes[i].ndf == scalar[i].ndf;
+    a.status_differs += lanes[i].status != scalar[i].status;
+    for (int k = 0; k < 5 && same; ++k) {
+      double diff = double(lanes[i].state[k]) - double(scalar[i].state[k]);
+      if (k == 0 || k == 2) diff = std::remainder(diff, 2 * M_PI);
+      const double sigma = std::fabs(diff) / std::sqrt(double(scalar[i].variance[k]));
+      a.worst_sigma = std::fmax(a.worst_sigma, std::isnan(sigma) ? INFINITY : sigma);
+      same = sigma <= tolerance_sigma;
+    }
+    agree += same;
+  }
+  a.within = double(agree) / double(n);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("hep simd: track_fit on every instruction-set level agrees with the scalar kernel track by track") {
+  const std::vector<const gpukit::cpu::KernelSet*> sets = gpukit::cpu::available_kernel_sets();
+  REQUIRE(!sets.empty());
+  for (const gpukit::cpu::KernelSet* set : sets) {
+    CAPTURE(set->isa);
+    const TrackLaneAgreement<double> d = compare_track_lanes<double>(set, false, 1e-6);
+    INFO("fp64: " << 100 * d.within << " % within 1e-6 sigma, worst " << d.worst_sigma << " sigma");
+    CHECK(d.status_differs == 0);
+    CHECK(d.within >= 0.999);
+    const TrackLaneAgreement<float> f = compare_track_lanes<float>(set, false, 0.05);
+    INFO("fp32: " << 100 * f.within << " % within 0.05 sigma, worst " << f.worst_sigma << " sigma");
+    CHECK(f.status_differs == 0);
+    CHECK(f.within >= 0.999);
+    MESSAGE(set->isa << ": worst fp64 " << d.worst_sigma << " sigma, fp32 " << f.worst_sigma << " sigma");
+    // The wrong variant on the lanes is the scalar wrong variant.
+    CHECK(compare_track_lanes<double>(set, true, 1e-6).within >= 0.999);
+  }
+}
+
+TEST_CASE("hep simd: track_fit on every level passes the pull and chi2 validation, the wrong variant fails it") {
+  for (const gpukit::cpu::KernelSet* set : gpukit::cpu::available_kernel_sets()) {
+    for (Precision p : {Precision::fp64, Precision::fp32}) {
+      CAPTURE(set->isa);
+      CAPTURE(precision_name(p));
+      TrackOptions o;
+      o.seed = 5;
+      o.tracks = 20003;
+      o.threads = 3;
+      o.kernels = set;
+      const TrackValidation good = validate_track_fit(run_track_fit(p, o));
+      INFO(good.detail);
+      CHECK(good.passed);
+      o.wrong_covariance_update = true;
+      const TrackValidation bad = validate_track_fit(run_track_fit(p, o));
+      INFO(bad.detail);
+      CHECK_FALSE(bad.passed);
+    }
   }
 }

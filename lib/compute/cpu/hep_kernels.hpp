@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "compute/kernels/hep/me_eemumu.cuh"
+#include "compute/kernels/hep/track_fit.cuh"
 
 namespace gpukit::cpu {
 
@@ -18,6 +19,11 @@ struct HepKernels {
                         const hep::EwParameters<double>& ew, bool flip_z_sign, double* out);
   void (*me_eemumu_f32)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, float sqrt_s,
                         const hep::EwParameters<float>& ew, bool flip_z_sign, float* out);
+  // out[i] = the fit of hits[i], i < count (track_fit; the wrong variant when asked).
+  void (*track_fit_f64)(const hep::TrackConfig<double>& cfg, const hep::TrackHits<double>* hits, std::uint64_t count,
+                        bool wrong_covariance_update, hep::TrackFit<double>* out);
+  void (*track_fit_f32)(const hep::TrackConfig<float>& cfg, const hep::TrackHits<float>* hits, std::uint64_t count,
+                        bool wrong_covariance_update, hep::TrackFit<float>* out);
 };
 
 namespace isa_v4 { const HepKernels& hep_kernels(); }

@@ -499,6 +499,11 @@ inline Vec<T, N> asin(Vec<T, N> x) {
   const Vec<T, N> r = detail::asin_abs(hd_abs(x));
   return hd_select(detail::sign_bit(x), -r, r);
 }
+// The kernels' hd_any/hd_all (host_device.cuh) of a lane mask.
+template <class T, int N>
+inline bool hd_any(Mask<T, N> m) { return any(m); }
+template <class T, int N>
+inline bool hd_all(Mask<T, N> m) { return !any(!m); }
 // ---- end of track_fit's block ----
 
 // Philox's 32 x 32 -> 64-bit product, lane by lane.
