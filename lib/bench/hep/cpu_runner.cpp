@@ -86,7 +86,10 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     detail << "energy conservation per event: worst |deposited + escaped - E0| / E0 = " << c.worst_relative
            << " (tolerance " << shower_energy_tolerance(run.precision) << ")";
   } else if (workload == "track_fit") {
+    auto kernels = cpu::select_kernel_set();
+    if (!kernels) return kernels.error();
     TrackOptions o;
+    o.kernels = *kernels;
     o.seed = seed;
     o.tracks = sizes.tracks;
     o.threads = threads;

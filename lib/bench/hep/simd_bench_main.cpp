@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -22,6 +23,7 @@
 #include "bench/hep/hep_common.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
+#include "bench/hep/track_fit.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
 #include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/fma.cuh"
@@ -202,6 +204,143 @@ void bench_mlp(const std::vector<const gpukit::cpu::KernelSet*>& sets, int round
   }
 }
 
+// ---- track_fit ----
+
+// FLOPs of one track_fit as the CPU's vector code executes it: the kernel run
+// on a number type that counts + - * / and sqrt as one each, and each vector
+// function as the operations of its simd.hpp implementation (approximately:
+// sin or cos 20, atan2 25, asin 30, log 25, floor 4). The fit is the same for
+// every track up to the rare failed propagation, so one track gives the count.
+struct Counted {
+  double v = 0;
+  static inline long long flops = 0;
+  Counted() = default;
+  template <class A, class = std::enable_if_t<std::is_arithmetic_v<A>>>
+  Counted(A a) : v(double(a)) {}
+  Counted& operator+=(Counted b) { ++flops; v += b.v; return *this; }
+  Counted& operator-=(Counted b) { ++flops; v -= b.v; return *this; }
+  Counted& operator*=(Counted b) { ++flops; v *= b.v; return *this; }
+};
+Counted counted(double v, long long cost) {
+  Counted::flops += cost;
+  return Counted(v);
+}
+Counted operator+(Counted a, Counted b) { return counted(a.v + b.v, 1); }
+Counted operator-(Counted a, Counted b) { return counted(a.v - b.v, 1); }
+Counted operator*(Counted a, Counted b) { return counted(a.v * b.v, 1); }
+Counted operator/(Counted a, Counted b) { return counted(a.v / b.v, 1); }
+Counted operator-(Counted a) { return Counted(-a.v); }
+bool operator<(Counted a, Counted b) { return a.v < b.v; }
+bool operator<=(Counted a, Counted b) { return a.v <= b.v; }
+bool operator>(Counted a, Counted b) { return a.v > b.v; }
+bool operator==(Counted a, Counted b) { return a.v == b.v; }
+Counted sqrt(Counted a) { return counted(std::sqrt(a.v), 1); }
+Counted sin(Counted a) { return counted(std::sin(a.v), 20); }
+Counted cos(Counted a) { return counted(std::cos(a.v), 20); }
+Counted atan2(Counted a, Counted b) { return counted(std::atan2(a.v, b.v), 25); }
+Counted asin(Counted a) { return counted(std::asin(a.v), 30); }
+Counted log(Counted a) { return counted(std::log(a.v), 25); }
+Counted floor(Counted a) { return counted(std::floor(a.v), 4); }
+
+long long track_fit_flops() {
+  const gpukit::hep::TrackConfig<double> c = gpukit::hep::track_config<double>();
+  gpukit::hep::TrackHits<double> h;
+  gpukit::hep::TrackTruth<double> t;
+  gpukit::hep::track_generate(c, 1, 0, &h, &t);
+  gpukit::hep::TrackConfig<Counted> cc{};
+  cc.layers = c.layers;
+  for (int l = 0; l < c.layers; ++l) cc.radius_cm[l] = c.radius_cm[l];
+  cc.sigma_rphi_cm = c.sigma_rphi_cm;
+  cc.sigma_z_cm = c.sigma_z_cm;
+  cc.x_over_x0 = c.x_over_x0;
+  cc.bfield_t = c.bfield_t;
+  cc.mass_gev = c.mass_gev;
+  gpukit::hep::TrackHits<Counted> hc;
+  for (int l = 0; l < c.layers; ++l) {
+    hc.rphi[l] = h.rphi[l];
+    hc.z[l] = h.z[l];
+  }
+  gpukit::hep::TrackFitLanes<Counted> f;
+  Counted::flops = 0;
+  gpukit::hep::track_fit_lanes(cc, hc, &f);
+  return Counted::flops;
+}
+
+// Tracks per second of thread time, the fit alone (as run_track_fit times it).
+template <class T>
+double track_rate(const gpukit::cpu::KernelSet* set, const std::vector<gpukit::hep::TrackHits<T>>& hits,
+                  std::vector<gpukit::hep::TrackFit<T>>& fits) {
+  const gpukit::hep::TrackConfig<T> c = gpukit::hep::track_config<T>();
+  const std::uint64_t n = hits.size();
+  const double t0 = thread_seconds();
+  if (!set) {
+    for (std::uint64_t i = 0; i < n; ++i) gpukit::hep::track_fit(c, hits[i], &fits[i]);
+  } else if constexpr (sizeof(T) == sizeof(double)) {
+    set->hep->track_fit_f64(c, hits.data(), n, false, fits.data());
+  } else {
+    set->hep->track_fit_f32(c, hits.data(), n, false, fits.data());
+  }
+  return static_cast<double>(n) / (thread_seconds() - t0);
+}
+
+template <class T>
+std::vector<gpukit::hep::TrackHits<T>> track_hits(std::uint64_t n) {
+  const gpukit::hep::TrackConfig<T> c = gpukit::hep::track_config<T>();
+  std::vector<gpukit::hep::TrackHits<T>> hits(n);
+  gpukit::hep::TrackTruth<T> truth;
+  for (std::uint64_t i = 0; i < n; ++i) gpukit::hep::track_generate(c, 1, i, &hits[i], &truth);
+  return hits;
+}
+
+void bench_track_fit(const std::vector<const gpukit::cpu::KernelSet*>& sets, std::uint64_t tracks, int rounds) {
+  const double flops = static_cast<double>(track_fit_flops());
+  const auto hits64 = track_hits<double>(tracks);
+  const auto hits32 = track_hits<float>(tracks);
+  std::vector<gpukit::hep::TrackFit<double>> fits64(tracks);
+  std::vector<gpukit::hep::TrackFit<float>> fits32(tracks);
+  std::vector<const gpukit::cpu::KernelSet*> variants{nullptr};
+  variants.insert(variants.end(), sets.begin(), sets.end());
+  const double load_before = load_average();
+  std::map<std::string, Series> series;
+  std::map<std::string, std::vector<double>> fma;
+  for (int r = 0; r < rounds; ++r) {
+    for (Precision p : {Precision::fp64, Precision::fp32}) {
+      const std::string prec = gpukit::hep::precision_name(p);
+      const double peak = fma_rate(*sets.front(), p);
+      fma[prec].push_back(peak);
+      double scalar_rate = 0;
+      for (const gpukit::cpu::KernelSet* set : variants) {
+        const double rate = p == Precision::fp64 ? track_rate(set, hits64, fits64) : track_rate(set, hits32, fits32);
+        if (!set) scalar_rate = rate;
+        Series& s = series[prec + " " + (set ? set->isa : "scalar")];
+        s.rate.push_back(rate);
+        s.ratio.push_back(rate / scalar_rate);
+        s.peak.push_back(rate * flops / peak);
+      }
+    }
+  }
+  std::printf("\ntrack_fit, one thread, %llu tracks per run (the fit alone), %d interleaved rounds (medians, thread "
+              "CPU time)\n",
+              static_cast<unsigned long long>(tracks), rounds);
+  std::printf("load average (1 min): %.2f before, %.2f after; %.0f FLOP per track (counted, vector functions "
+              "approximate)\n",
+              load_before, load_average(), flops);
+  std::printf("%-6s %-10s %6s %12s %9s %8s %12s %9s\n", "prec", "path", "lanes", "tracks/s", "x scalar", "of FMA",
+              "best tr/s", "x scalar");
+  for (Precision p : {Precision::fp64, Precision::fp32}) {
+    const std::string prec = gpukit::hep::precision_name(p);
+    for (const gpukit::cpu::KernelSet* set : variants) {
+      const Series& s = series[prec + " " + (set ? set->isa : "scalar")];
+      const Series& sc = series[prec + " scalar"];
+      const int lanes = !set ? 1 : p == Precision::fp64 ? set->hep->lanes_fp64 : set->hep->lanes_fp32;
+      const double best = *std::max_element(s.rate.begin(), s.rate.end());
+      const double best_scalar = *std::max_element(sc.rate.begin(), sc.rate.end());
+      std::printf("%-6s %-10s %6d %12.4g %9.2f %7.2f%% %12.4g %9.2f\n", prec.c_str(), set ? set->isa : "scalar", lanes,
+                  median(s.rate), median(s.ratio), 100 * median(s.peak), best, best / best_scalar);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,6 +351,9 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "interleaved rounds")->check(CLI::Range(1, 99));
   std::uint64_t mlp_samples = 8192;
   app.add_option("--mlp-samples", mlp_samples, "mlp_infer samples per timed run (0: skip mlp_infer)")
+      ->check(CLI::Range(0, 1 << 24));
+  std::uint64_t tracks = 1u << 15;
+  app.add_option("--tracks", tracks, "track fits per timed run (track_fit; 0: skip track_fit)")
       ->check(CLI::Range(0, 1 << 24));
   CLI11_PARSE(app, argc, argv);
 
@@ -275,5 +417,6 @@ int main(int argc, char** argv) {
     std::printf("fp32 / fp64 at %s: %.2f\n", set->isa, median(r));
   }
   if (mlp_samples > 0) bench_mlp(sets, rounds, mlp_samples);
+  if (tracks > 0) bench_track_fit(sets, tracks, rounds);
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "bench/hep/validation_stats.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
+#include "compute/cpu/hep_kernels.hpp"
 
 namespace gpukit::hep {
 
@@ -48,7 +50,13 @@ TrackRun run_typed(Precision precision, const TrackOptions& o) {
   const double generate_s = monotonic_seconds() - t0;
   t0 = monotonic_seconds();
   parallel_for(o.tracks, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
-    if (o.wrong_covariance_update)
+    if (o.kernels) {
+      const cpu::HepKernels& k = *o.kernels->hep;
+      if constexpr (sizeof(T) == sizeof(double))
+        k.track_fit_f64(cfg, hits.data() + begin, end - begin, o.wrong_covariance_update, fits.data() + begin);
+      else
+        k.track_fit_f32(cfg, hits.data() + begin, end - begin, o.wrong_covariance_update, fits.data() + begin);
+    } else if (o.wrong_covariance_update)
       for (std::uint64_t i = begin; i < end; ++i) track_fit<T, true>(cfg, hits[i], &fits[i]);
     else
       for (std::uint64_t i = begin; i < end; ++i) track_fit<T, false>(cfg, hits[i], &fits[i]);

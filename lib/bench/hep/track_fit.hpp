@@ -11,6 +11,10 @@
 #include "bench/hep/validation_stats.hpp"
 #include "compute/kernels/hep/track_fit.cuh"
 
+namespace gpukit::cpu {
+struct KernelSet;
+}
+
 namespace gpukit::hep {
 
 // A silicon barrel in a 2 T solenoid: 10 layers from 4 to 82 cm, 15 um (r phi)
@@ -44,6 +48,9 @@ struct TrackOptions {
   int threads = 0;                     // 0: one per hardware thread
   std::uint64_t validation_stride = 1;   // collect every this-th track (track_validation_stride)
   bool wrong_covariance_update = false;  // the deliberately wrong variant (tests only)
+  // The SIMD kernels of one instruction-set level (cpu::select_kernel_set) fit
+  // the tracks several at a time; null: the scalar kernel, one at a time.
+  const cpu::KernelSet* kernels = nullptr;
 };
 
 struct TrackRun {

@@ -88,11 +88,74 @@ void mlp_forward(const float* weights, const float* biases, const S* in, u64 cou
   }
 }
 
+
+// ---- track_fit: N tracks per call, one per lane ----
+
+// The configuration in every lane (the kernel's arithmetic mixes it with the lanes).
+template <class S, int N>
+hep::TrackConfig<hep::simd::Vec<S, N>> lane_config(const hep::TrackConfig<S>& c) {
+  using V = hep::simd::Vec<S, N>;
+  hep::TrackConfig<V> v{};
+  v.layers = c.layers;
+  for (int l = 0; l < c.layers; ++l) v.radius_cm[l] = V(c.radius_cm[l]);
+  v.sigma_rphi_cm = V(c.sigma_rphi_cm);
+  v.sigma_z_cm = V(c.sigma_z_cm);
+  v.x_over_x0 = V(c.x_over_x0);
+  v.bfield_t = V(c.bfield_t);
+  v.pt_min_gev = V(c.pt_min_gev);
+  v.pt_max_gev = V(c.pt_max_gev);
+  v.eta_max = V(c.eta_max);
+  v.vertex_sigma_xy_cm = V(c.vertex_sigma_xy_cm);
+  v.vertex_sigma_z_cm = V(c.vertex_sigma_z_cm);
+  v.mass_gev = V(c.mass_gev);
+  return v;
+}
+
+// Tracks past `count` in the last batch repeat its last track and are not stored.
+template <class S, int N, bool Wrong>
+void track_fit_batch(const hep::TrackConfig<S>& cfg, const hep::TrackHits<S>* hits, u64 count, hep::TrackFit<S>* out) {
+  using V = hep::simd::Vec<S, N>;
+  const hep::TrackConfig<V> cv = lane_config<S, N>(cfg);
+  for (u64 i = 0; i < count; i += N) {
+    const int used = count - i >= u64(N) ? N : int(count - i);
+    hep::TrackHits<V> h;
+    for (int lane = 0; lane < N; ++lane) {
+      const hep::TrackHits<S>& one = hits[i + u64(lane < used ? lane : used - 1)];
+      for (int l = 0; l < cfg.layers; ++l) {
+        h.rphi[l].v[lane] = one.rphi[l];
+        h.z[l].v[lane] = one.z[l];
+      }
+    }
+    hep::TrackFitLanes<V> f;
+    hep::track_fit_lanes<V, Wrong>(cv, h, &f);
+    for (int lane = 0; lane < used; ++lane) {
+      hep::TrackFit<S>& o = out[i + u64(lane)];
+      for (int k = 0; k < 5; ++k) {
+        o.state[k] = f.state[k][lane];
+        o.variance[k] = f.variance[k][lane];
+      }
+      o.chi2 = f.chi2[lane];
+      o.ndf = 2 * cfg.layers - 5;
+      o.status = f.ok.m[lane] ? 0 : 1;
+    }
+  }
+}
+
+template <class S, int N>
+void track_fit(const hep::TrackConfig<S>& cfg, const hep::TrackHits<S>* hits, u64 count, bool wrong_covariance_update,
+               hep::TrackFit<S>* out) {
+  if (wrong_covariance_update)
+    track_fit_batch<S, N, true>(cfg, hits, count, out);
+  else
+    track_fit_batch<S, N, false>(cfg, hits, count, out);
+}
+
 }  // namespace
 
 const HepKernels& hep_kernels() {
   static const HepKernels set{lanes_f64, lanes_f32, me_eemumu<double, lanes_f64>, me_eemumu<float, lanes_f32>,
-                              mlp_lanes, mlp_forward<float>, mlp_forward<hep::Half>, mlp_forward<hep::BFloat16>};
+                              mlp_lanes, mlp_forward<float>, mlp_forward<hep::Half>, mlp_forward<hep::BFloat16>,
+                              track_fit<double, lanes_f64>, track_fit<float, lanes_f32>};
   return set;
 }
 

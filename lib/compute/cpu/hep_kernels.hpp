@@ -8,6 +8,7 @@
 
 #include "compute/kernels/hep/me_eemumu.cuh"
 #include "compute/kernels/hep/mlp.cuh"
+#include "compute/kernels/hep/track_fit.cuh"
 
 namespace gpukit::cpu {
 
@@ -29,6 +30,11 @@ struct HepKernels {
                           float* out);
   void (*mlp_forward_bf16)(const float* weights, const float* biases, const hep::BFloat16* in,
                            std::uint64_t count, float* out);
+  // out[i] = the fit of hits[i], i < count (track_fit; the wrong variant when asked).
+  void (*track_fit_f64)(const hep::TrackConfig<double>& cfg, const hep::TrackHits<double>* hits, std::uint64_t count,
+                        bool wrong_covariance_update, hep::TrackFit<double>* out);
+  void (*track_fit_f32)(const hep::TrackConfig<float>& cfg, const hep::TrackHits<float>* hits, std::uint64_t count,
+                        bool wrong_covariance_update, hep::TrackFit<float>* out);
 };
 
 namespace isa_v4 { const HepKernels& hep_kernels(); }

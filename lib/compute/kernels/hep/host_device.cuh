@@ -42,6 +42,16 @@ GPUKIT_HOST_DEVICE inline T hd_max(T a, T b) { return a < b ? b : a; }
 template <class T>
 GPUKIT_HOST_DEVICE inline T hd_abs(T a) { return a < T(0) ? -a : a; }
 
+// A comparison of T's values: bool, or on a lane type a mask of lanes. The
+// kernels' functions that decide per item return it; hd_any/hd_all reduce it
+// where a loop or an early return must stay uniform (a scalar T: the branch).
+template <class T>
+using LaneMask = decltype(T(0) < T(0));
+GPUKIT_HOST_DEVICE inline bool hd_any(bool c) { return c; }
+GPUKIT_HOST_DEVICE inline bool hd_all(bool c) { return c; }
+template <class T>
+GPUKIT_HOST_DEVICE inline LaneMask<T> hd_all_lanes() { return T(0) == T(0); }
+
 // pi in the working precision; a double literal would promote float code.
 template <class T>
 GPUKIT_HOST_DEVICE inline constexpr T pi() { return T(3.14159265358979323846); }

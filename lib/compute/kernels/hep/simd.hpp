@@ -216,6 +216,296 @@ inline Vec<T, N> cos(Vec<T, N> x) {
   return c;
 }
 
+// ---- exp and log (em_shower's block) ----
+// Cephes's exp.c/expf.c and log.c/logf.c (Moshier, op. cit.): exp reduces by
+// n = round(x log2 e) with a two-part ln 2 and scales by 2^n built from the
+// exponent bits (in two halves, so that 2^1024 and the subnormal results come
+// out as libm's); log splits x into 2^e m, sqrt(1/2) <= m < sqrt(2), and
+// evaluates the rational (double) or polynomial (float) fit in m - 1. Over
+// normal and subnormal arguments the results are within 1 ulp (double) and 2
+// ulp (float) of libm's (checked in tests/unit/test_hep_simd.cpp); 0, negative
+// numbers, infinities and NaN give libm's values.
+namespace detail {
+
+template <class T>
+struct ExpLogConstants;
+template <>
+struct ExpLogConstants<double> {
+  using Bits = std::int64_t;
+  static constexpr int mantissa_bits = 52, bias = 1023;
+  static constexpr double log2e = 1.4426950408889634073599;
+  static constexpr double ln2_hi = 6.93145751953125e-1, ln2_lo = 1.42860682030941723212e-6;
+  static constexpr double exp_overflow = 7.09782712893383996843e2;   // ln(DBL_MAX)
+  static constexpr double exp_underflow = -7.45133219101941108420e2;  // ln(2^-1075): rounds to 0 below
+  static constexpr double round_magic = 6755399441055744.0;            // 1.5 * 2^52
+  static constexpr double min_normal = 2.2250738585072014e-308;
+  static constexpr double subnormal_scale = 18014398509481984.0;  // 2^54
+  static constexpr int subnormal_shift = 54;
+  static constexpr double sqrt_half = 0.70710678118654752440;
+  // exp: e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)).
+  static constexpr double exp_p[3] = {1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1};
+  static constexpr double exp_q[4] = {3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1,
+                                      2.00000000000000000009e0};
+  // log: ln(1 + x) = x - x^2/2 + x^3 P(x) / Q(x), Q monic.
+  static constexpr double log_p[6] = {1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+                                      1.44989225341610930846e1,  1.79368678507819816313e1, 7.70838733755885391666e0};
+  static constexpr double log_q[6] = {1.0, 1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+                                      7.11544750618563894466e1, 2.31251620126765340583e1};
+};
+template <>
+struct ExpLogConstants<float> {
+  using Bits = std::int32_t;
+  static constexpr int mantissa_bits = 23, bias = 127;
+  static constexpr float log2e = 1.44269504088896341f;
+  static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  static constexpr float exp_overflow = 88.72283905206835f;  // ln(FLT_MAX)
+  static constexpr float exp_underflow = -103.972077083991796f;  // ln(2^-150)
+  static constexpr float round_magic = 12582912.0f;  // 1.5 * 2^23
+  static constexpr float min_normal = 1.17549435e-38f;
+  static constexpr float subnormal_scale = 33554432.0f;  // 2^25
+  static constexpr int subnormal_shift = 25;
+  static constexpr float sqrt_half = 0.707106781186547524f;
+  // exp: e^r = 1 + r + r^2 P(r).
+  static constexpr float exp_p[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                     4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  // log: ln(1 + x) = x - x^2/2 + x^3 P(x).
+  static constexpr float log_p[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                                     -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                                     2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+};
+
+template <class T, int N>
+using BitsOf = typename Mask<T, N>::V;
+
+template <class T, int N>
+inline BitsOf<T, N> bits_of(Vec<T, N> x) {
+  BitsOf<T, N> b;
+  std::memcpy(&b, &x.v, sizeof b);
+  return b;
+}
+template <class T, int N>
+inline Vec<T, N> from_bits(BitsOf<T, N> b) {
+  Vec<T, N> x;
+  std::memcpy(&x.v, &b, sizeof b);
+  return x;
+}
+
+// 2^k for integer lanes k of the normal exponent range.
+template <class T, int N>
+inline Vec<T, N> exp2_int(BitsOf<T, N> k) {
+  using C = ExpLogConstants<T>;
+  return from_bits<T, N>((k + typename C::Bits(C::bias)) << C::mantissa_bits);
+}
+
+// Integer lanes |k| < 2^22 as T, through the rounding constant's mantissa
+// (AVX2 has no 64-bit integer to double conversion).
+template <class T, int N>
+inline Vec<T, N> int_to_real(BitsOf<T, N> k) {
+  using C = ExpLogConstants<T>;
+  const Vec<T, N> magic(C::round_magic);
+  return from_bits<T, N>(bits_of(magic) + k) - magic;
+}
+
+}  // namespace detail
+
+template <class T, int N>
+inline Vec<T, N> exp(Vec<T, N> x) {
+  using C = detail::ExpLogConstants<T>;
+  using V = Vec<T, N>;
+  // Clamped so that the exponent stays in range; the ends are replaced below
+  // (a NaN stays NaN through hd_min/hd_max and the polynomial).
+  const V xc = hd_min(hd_max(x, V(C::exp_underflow)), V(C::exp_overflow));
+  const V shifted = xc * V(C::log2e) + V(C::round_magic);
+  const V n = shifted - V(C::round_magic);
+  const detail::BitsOf<T, N> ni = detail::bits_of(shifted) - detail::bits_of(V(C::round_magic));
+  const V r = (xc - n * V(C::ln2_hi)) - n * V(C::ln2_lo);
+  V e;
+  if constexpr (sizeof(T) == 8) {
+    const V rr = r * r;
+    const V px = r * detail::horner(rr, C::exp_p);
+    e = V(1) + V(2) * (px / (detail::horner(rr, C::exp_q) - px));
+  } else {
+    e = r * r * detail::horner(r, C::exp_p) + r + V(1);
+  }
+  // 2^n in two factors: n reaches 1024 and -1075 (-150 in float), outside the
+  // normal exponents, and one rounding at the end gives the subnormals exactly.
+  const detail::BitsOf<T, N> n1 = ni >> 1;
+  e = e * detail::exp2_int<T, N>(n1) * detail::exp2_int<T, N>(ni - n1);
+  e = hd_select(x > V(C::exp_overflow), V(__builtin_inf()), e);
+  return hd_select(x < V(C::exp_underflow), V(0), e);
+}
+
+template <class T, int N>
+inline Vec<T, N> log(Vec<T, N> x) {
+  using C = detail::ExpLogConstants<T>;
+  using V = Vec<T, N>;
+  using B = detail::BitsOf<T, N>;
+  using I = typename C::Bits;
+  const Mask<T, N> subnormal = x < V(C::min_normal);
+  const V xs = hd_select(subnormal, x * V(C::subnormal_scale), x);
+  const B bits = detail::bits_of(xs);
+  const I exponent_mask = I(C::bias * 2 + 1) << C::mantissa_bits;
+  // x = 2^e m with m in [1/2, 1).
+  B e = ((bits & exponent_mask) >> C::mantissa_bits) - I(C::bias - 1);
+  e -= subnormal.m & (B{} + I(C::subnormal_shift));
+  const V m = detail::from_bits<T, N>((bits & ~exponent_mask) | (I(C::bias - 1) << C::mantissa_bits));
+  // m below sqrt(1/2): 2m - 1 and e - 1, so that |f| <= sqrt(2) - 1.
+  const Mask<T, N> low = m < V(C::sqrt_half);
+  e += low.m;  // all bits set is -1
+  const V f = hd_select(low, m + m, m) - V(1);
+  const V fe = detail::int_to_real<T, N>(e);
+  const V z = f * f;
+  V y;
+  if constexpr (sizeof(T) == 8)
+    y = f * (z * detail::horner(f, C::log_p) / detail::horner(f, C::log_q));
+  else
+    y = f * z * detail::horner(f, C::log_p);
+  y = y + fe * V(C::ln2_lo);
+  y = y - V(T(0.5)) * z;
+  V r = (f + y) + fe * V(C::ln2_hi);
+  const V inf(__builtin_inf());
+  r = hd_select(x == inf, inf, r);
+  r = hd_select(x == V(0), -inf, r);
+  r = hd_select(x < V(0), V(__builtin_nan("")), r);
+  return hd_select(x == x, r, x);
+}
+
+// ---- track_fit: atan2, asin, floor (Cephes atan.c/atanf.c, asin.c/asinf.c) ----
+// Within a few ulp of libm over the whole range (tests/unit/test_hep_simd.cpp).
+
+// Largest integer <= x, exact: adding and removing 2^p rounds |x| < 2^p to an
+// integer in the current rounding mode (nearest), one step down fixes it; larger
+// |x| are integers already.
+template <class T, int N>
+inline Vec<T, N> floor(Vec<T, N> x) {
+  const T two_p = sizeof(T) == sizeof(double) ? T(4503599627370496.0) : T(8388608.0f);  // 2^52, 2^23
+  const Vec<T, N> ax = hd_abs(x);
+  const Vec<T, N> r_abs = (ax + Vec<T, N>(two_p)) - Vec<T, N>(two_p);
+  Vec<T, N> r = hd_select(x < Vec<T, N>(0), -r_abs, r_abs);
+  r = hd_select(x < r, r - Vec<T, N>(1), r);
+  return hd_select(ax < Vec<T, N>(two_p), r, x);
+}
+
+namespace detail {
+
+template <class T>
+struct InverseTrigConstants;
+template <>
+struct InverseTrigConstants<double> {
+  static constexpr double pio2_hi = 1.57079632679489655800, pio2_lo = 6.123233995736765886130e-17;
+  static constexpr double pio4 = 7.85398163397448309616e-1;
+  // atan(x) = x + x^3 P(x^2)/Q(x^2) on [0, 0.66]; Q with its leading 1.
+  static constexpr double atan_split = 0.66;
+  static constexpr double atan_p[5] = {-8.750608600031904122785e-1, -1.615753718733365076637e1,
+                                       -7.500855792314704667340e1, -1.228866684490136173410e2,
+                                       -6.485021904942025371773e1};
+  static constexpr double atan_q[6] = {1.0, 2.485846490142306297962e1, 1.650270098316988542046e2,
+                                       4.328810604912902668951e2, 4.853903996359136964868e2,
+                                       1.945506571482613964425e2};
+  // asin(x) = x + x^3 P(x^2)/Q(x^2) on [0, 0.625]; asin(1 - x) = pi/2 - sqrt(2x)(1 + R(x)/S(x)) above.
+  static constexpr double asin_split = 0.625;
+  static constexpr double asin_p[6] = {4.253011369004428248960e-3, -6.019598008014123785661e-1,
+                                       5.444622390564711410273e0,  -1.626247967210700244449e1,
+                                       1.956261983317594739197e1,  -8.198089802484824371615e0};
+  static constexpr double asin_q[6] = {1.0, -1.474091372988853791896e1, 7.049610280856842141659e1,
+                                       -1.471791292232726029859e2, 1.395105614657485689735e2,
+                                       -4.918853881490881290097e1};
+  static constexpr double asin_r[5] = {2.967721961301243206100e-3, -5.634242780008963776856e-1,
+                                       6.968710824104713396794e0, -2.556901049652824852289e1,
+                                       2.853665548261061424989e1};
+  static constexpr double asin_s[5] = {1.0, -2.194779531642920639778e1, 1.470656354026814941758e2,
+                                       -3.838770957603691357202e2, 3.424398657913078477438e2};
+};
+template <>
+struct InverseTrigConstants<float> {
+  static constexpr float pio2_hi = 1.5707963705062866211f, pio2_lo = -4.3711388286737928865e-8f;
+  static constexpr float pio4 = 0.785398163397448309616f;
+  static constexpr float atan_split = 0.4142135623730950f;  // tan(pi/8)
+  static constexpr float atan_p[4] = {8.05374449538e-2f, -1.38776856032e-1f, 1.99777106478e-1f, -3.33329491539e-1f};
+  static constexpr float asin_p[5] = {4.2163199048e-2f, 2.4181311049e-2f, 4.5470025998e-2f, 7.4953002686e-2f,
+                                      1.6666752422e-1f};
+};
+
+template <class T, int N>
+inline Mask<T, N> sign_bit(Vec<T, N> x) {
+  typename Mask<T, N>::V bits;
+  std::memcpy(&bits, &x.v, sizeof bits);
+  return {bits < 0};
+}
+
+// atan of t in [0, 1].
+template <int N>
+inline Vec<double, N> atan_unit(Vec<double, N> t) {
+  using C = InverseTrigConstants<double>;
+  using V = Vec<double, N>;
+  const Mask<double, N> upper = t > V(C::atan_split);
+  const V x = hd_select(upper, (t - V(1)) / (t + V(1)), t);
+  const V z = x * x;
+  const V p = x + x * (z * horner(z, C::atan_p) / horner(z, C::atan_q));
+  return hd_select(upper, V(C::pio4) + (p + V(0.5 * C::pio2_lo)), p);
+}
+template <int N>
+inline Vec<float, N> atan_unit(Vec<float, N> t) {
+  using C = InverseTrigConstants<float>;
+  using V = Vec<float, N>;
+  const Mask<float, N> upper = t > V(C::atan_split);
+  const V x = hd_select(upper, (t - V(1)) / (t + V(1)), t);
+  const V z = x * x;
+  const V p = x + x * z * horner(z, C::atan_p);
+  return hd_select(upper, V(C::pio4) + p, p);
+}
+
+template <int N>
+inline Vec<double, N> asin_abs(Vec<double, N> a) {
+  using C = InverseTrigConstants<double>;
+  using V = Vec<double, N>;
+  const V zz = V(1) - a;
+  const V p = zz * horner(zz, C::asin_r) / horner(zz, C::asin_s);
+  const V w = sqrt(zz + zz);
+  const V big = ((V(C::pio4) - w) - (w * p - V(C::pio2_lo))) + V(C::pio4);
+  const V a2 = a * a;
+  const V small = a + a * (a2 * horner(a2, C::asin_p) / horner(a2, C::asin_q));
+  return hd_select(a > V(C::asin_split), big, small);
+}
+template <int N>
+inline Vec<float, N> asin_abs(Vec<float, N> a) {
+  using C = InverseTrigConstants<float>;
+  using V = Vec<float, N>;
+  const Mask<float, N> big = a > V(0.5f);
+  const V z = hd_select(big, V(0.5f) * (V(1) - a), a * a);
+  const V x = hd_select(big, sqrt(z), a);
+  const V r = x + x * z * horner(z, C::asin_p);
+  return hd_select(big, V(C::pio2_hi) - (r + r) - V(C::pio2_lo), r);
+}
+
+}  // namespace detail
+
+template <class T, int N>
+inline Vec<T, N> atan2(Vec<T, N> y, Vec<T, N> x) {
+  using C = detail::InverseTrigConstants<T>;
+  using V = Vec<T, N>;
+  const V ax = hd_abs(x), ay = hd_abs(y);
+  const Mask<T, N> steep = ax < ay;
+  const V num = hd_select(steep, ax, ay), den = hd_select(steep, ay, ax);
+  // atan2(0, 0) = 0 (libm), not 0/0.
+  const V t = hd_select(den == V(0), V(0), num / den);
+  V r = detail::atan_unit(t);
+  r = hd_select(steep, (V(C::pio2_hi) - r) + V(C::pio2_lo), r);
+  r = hd_select(detail::sign_bit(x), (V(2 * C::pio2_hi) - r) + V(2 * C::pio2_lo), r);
+  return hd_select(detail::sign_bit(y), -r, r);
+}
+template <class T, int N>
+inline Vec<T, N> asin(Vec<T, N> x) {
+  const Vec<T, N> r = detail::asin_abs(hd_abs(x));
+  return hd_select(detail::sign_bit(x), -r, r);
+}
+// The kernels' hd_any/hd_all (host_device.cuh) of a lane mask.
+template <class T, int N>
+inline bool hd_any(Mask<T, N> m) { return any(m); }
+template <class T, int N>
+inline bool hd_all(Mask<T, N> m) { return !any(!m); }
+// ---- end of track_fit's block ----
+
 // Philox's 32 x 32 -> 64-bit product, lane by lane.
 template <int N>
 inline void philox_mulhilo(std::uint32_t m, Vec<std::uint32_t, N> x, Vec<std::uint32_t, N>* hi,

@@ -45,6 +45,16 @@ struct TrackTruth {
   int complete;  // 1 when the track reached every layer (track_generate returned true)
 };
 
+// What track_fit_lanes computes: the fields of TrackFit for every lane of T, and
+// which lanes' propagations all succeeded (TrackFit::status 0).
+template <class T>
+struct TrackFitLanes {
+  T state[5];
+  T variance[5];
+  T chi2;
+  LaneMask<T> ok;
+};
+
 template <class T>
 struct TrackFit {
   T state[5];     // at the outermost layer
@@ -64,7 +74,7 @@ GPUKIT_HOST_DEVICE inline T wrap_angle(T a) {
 
 template <class T>
 GPUKIT_HOST_DEVICE inline T sinc(T u) {
-  return hd_abs(u) < T(1e-3) ? T(1) - u * u / T(6) : sin(u) / u;
+  return hd_select(hd_abs(u) < T(1e-3), T(1) - u * u / T(6), sin(u) / u);
 }
 
 // (a cos a - sin a)/a^2 and (1 - cos a - a sin a)/a^2, the derivatives of the
@@ -72,29 +82,28 @@ GPUKIT_HOST_DEVICE inline T sinc(T u) {
 // the closed forms cancel.
 template <class T>
 GPUKIT_HOST_DEVICE inline T helix_f1(T a) {
-  if (hd_abs(a) < T(0.05)) {
-    const T a2 = a * a;
-    return a * (T(-1.0 / 3.0) + a2 * (T(1.0 / 30.0) - a2 * T(1.0 / 840.0)));
-  }
-  return (a * cos(a) - sin(a)) / (a * a);
+  const T a2 = a * a;
+  return hd_select(hd_abs(a) < T(0.05), a * (T(-1.0 / 3.0) + a2 * (T(1.0 / 30.0) - a2 * T(1.0 / 840.0))),
+                   (a * cos(a) - sin(a)) / (a * a));
 }
 template <class T>
 GPUKIT_HOST_DEVICE inline T helix_f2(T a) {
-  if (hd_abs(a) < T(0.05)) {
-    const T a2 = a * a;
-    return T(-0.5) + a2 * (T(1.0 / 8.0) - a2 * T(1.0 / 144.0));
-  }
-  return (T(1) - cos(a) - a * sin(a)) / (a * a);
+  const T a2 = a * a;
+  return hd_select(hd_abs(a) < T(0.05), T(-0.5) + a2 * (T(1.0 / 8.0) - a2 * T(1.0 / 144.0)),
+                   (T(1) - cos(a) - a * sin(a)) / (a * a));
 }
 
 // Transverse path length s > 0 from (x0, y0) with direction phi and curvature k
 // to the cylinder of radius r: Newton's method on x(s)^2 + y(s)^2 = r^2 from the
 // straight-line solution, with the chord form of the helix (stable for k -> 0).
+// The lanes where no intersection exists are false; the others carry on while
+// any lane does (a scalar T returns at its first failure, as a branch would).
 template <class T>
-GPUKIT_HOST_DEVICE inline bool helix_path_to_radius(T x0, T y0, T phi, T k, T r, T& s) {
+GPUKIT_HOST_DEVICE inline LaneMask<T> helix_path_to_radius(T x0, T y0, T phi, T k, T r, T& s) {
   const T a_lin = x0 * cos(phi) + y0 * sin(phi);
   const T disc = a_lin * a_lin + r * r - (x0 * x0 + y0 * y0);
-  if (disc < T(0)) return false;
+  LaneMask<T> ok = !(disc < T(0));
+  if (!hd_any(ok)) return ok;
   s = -a_lin + sqrt(disc);
   for (int it = 0; it < 6; ++it) {
     const T a = k * s;
@@ -102,13 +111,14 @@ GPUKIT_HOST_DEVICE inline bool helix_path_to_radius(T x0, T y0, T phi, T k, T r,
     const T x = x0 + c * cos(phi + a / T(2)), y = y0 + c * sin(phi + a / T(2));
     const T f = x * x + y * y - r * r;
     const T df = T(2) * (x * cos(phi + a) + y * sin(phi + a));
-    if (df <= T(0)) return false;  // the helix turns back before reaching r
+    ok = ok && !(df <= T(0));  // the helix turns back before reaching r
+    if (!hd_any(ok)) return ok;
     s -= f / df;
   }
   const T a = k * s;
   const T c = s * sinc(a / T(2));
   const T x = x0 + c * cos(phi + a / T(2)), y = y0 + c * sin(phi + a / T(2));
-  return s > T(0) && hd_abs(sqrt(x * x + y * y) - r) < r * T(1e-3);
+  return ok && s > T(0) && hd_abs(sqrt(x * x + y * y) - r) < r * T(1e-3);
 }
 
 // Highland width for unit charge over x/X0 (path-length corrected).
@@ -129,6 +139,17 @@ GPUKIT_HOST_DEVICE inline T layer_theta0(const TrackConfig<T>& cfg, const T st[5
   return highland(p, beta, cfg.x_over_x0 / cos_incidence);
 }
 
+// The estimate of the lanes in `which` into fit (the others keep theirs).
+template <class T>
+GPUKIT_HOST_DEVICE inline void store_fit(LaneMask<T> which, const T st[5], const T (*cov)[5], T chi2,
+                                         TrackFitLanes<T>* fit) {
+  for (int i = 0; i < 5; ++i) {
+    fit->state[i] = hd_select(which, st[i], fit->state[i]);
+    fit->variance[i] = hd_select(which, cov[i][i], fit->variance[i]);
+  }
+  fit->chi2 = hd_select(which, chi2, fit->chi2);
+}
+
 }  // namespace detail
 
 template <class T>
@@ -138,14 +159,16 @@ GPUKIT_HOST_DEVICE inline T track_curvature_constant(const TrackConfig<T>& cfg) 
 
 // Propagates a state from the cylinder r1 to the cylinder r2; `jac` (row = out,
 // column = in, order Phi z phi t kappa) receives d(out)/d(in) when not null.
+// False in the lanes without an intersection (their outputs are meaningless).
 template <class T>
-GPUKIT_HOST_DEVICE inline bool helix_propagate(const T in[5], T r1, T r2, T c_b, T out[5], T (*jac)[5]) {
+GPUKIT_HOST_DEVICE inline LaneMask<T> helix_propagate(const T in[5], T r1, T r2, T c_b, T out[5], T (*jac)[5]) {
   using namespace detail;
   const T x0 = r1 * cos(in[0]), y0 = r1 * sin(in[0]);
   const T phi = in[2], t = in[3], kap = in[4];
   const T k = c_b * kap;
-  T s;
-  if (!helix_path_to_radius(x0, y0, phi, k, r2, s)) return false;
+  T s = T(0);  // set where ok
+  const LaneMask<T> ok = helix_path_to_radius(x0, y0, phi, k, r2, s);
+  if (!hd_any(ok)) return ok;
   const T a = k * s;
   const T c = s * sinc(a / T(2));
   const T x1 = x0 + c * cos(phi + a / T(2)), y1 = y0 + c * sin(phi + a / T(2));
@@ -154,7 +177,7 @@ GPUKIT_HOST_DEVICE inline bool helix_propagate(const T in[5], T r1, T r2, T c_b,
   out[2] = wrap_angle(phi + a);
   out[3] = t;
   out[4] = kap;
-  if (!jac) return true;
+  if (!jac) return ok;
 
   // s is fixed implicitly by x1^2 + y1^2 = r2^2: ds/dp = -(dG/dp)/(dG/ds).
   const T ca = cos(phi + a), sa = sin(phi + a);
@@ -185,7 +208,7 @@ GPUKIT_HOST_DEVICE inline bool helix_propagate(const T in[5], T r1, T r2, T c_b,
   jac[2][4] = k * ds[2] + c_b * s;
   jac[3][3] = T(1);
   jac[4][4] = T(1);
-  return true;
+  return ok;
 }
 
 // Simulates track `index`: a muon from the beam spot through every layer, with
@@ -249,8 +272,13 @@ GPUKIT_HOST_DEVICE inline bool track_generate(const TrackConfig<T>& cfg, uint64_
 // result is determined by the hits. WrongCovarianceUpdate is the test-only wrong
 // variant: the measurement update leaves the covariance unchanged, which the pull
 // widths and the chi2-probability flatness must catch.
+//
+// On a lane type every lane is a track. A track whose propagation fails keeps
+// the estimate it had there (a scalar T leaves the loop at that point); the
+// other lanes go on, and the loop ends early once no lane is left.
 template <class T, bool WrongCovarianceUpdate = false>
-GPUKIT_HOST_DEVICE inline void track_fit(const TrackConfig<T>& cfg, const TrackHits<T>& hits, TrackFit<T>* fit) {
+GPUKIT_HOST_DEVICE inline void track_fit_lanes(const TrackConfig<T>& cfg, const TrackHits<T>& hits,
+                                               TrackFitLanes<T>* fit) {
   using namespace detail;
   const int n = cfg.layers;
   const T c_b = track_curvature_constant(cfg);
@@ -272,7 +300,7 @@ GPUKIT_HOST_DEVICE inline void track_fit(const TrackConfig<T>& cfg, const TrackH
   const T k = T(2) * (ax * by - ay * bx) / (c01 * c02 * c12);
   const T half01 = asin(hd_max(T(-1), hd_min(T(1), k * c01 / T(2))));
   const T half02 = asin(hd_max(T(-1), hd_min(T(1), k * c02 / T(2))));
-  const T arc02 = hd_abs(k) * c02 > T(1e-4) ? T(2) * half02 / k : c02;
+  const T arc02 = hd_select(hd_abs(k) * c02 > T(1e-4), T(2) * half02 / k, c02);
   T st[5] = {hits.rphi[0] / cfg.radius_cm[0], hits.z[0], wrap_angle(atan2(ay, ax) - half01),
              (pz[2] - pz[0]) / arc02, k / c_b};
   T cov[5][5] = {};
@@ -285,14 +313,18 @@ GPUKIT_HOST_DEVICE inline void track_fit(const TrackConfig<T>& cfg, const TrackH
   cov[4][4] = sk * sk;
 
   T chi2 = T(0);
-  int status = 0;
+  LaneMask<T> alive = hd_all_lanes<T>();
+  for (int i = 0; i < 5; ++i) fit->state[i] = fit->variance[i] = T(0);
+  fit->chi2 = T(0);
   for (int l = 0; l < n; ++l) {
     const T r = cfg.radius_cm[l];
     if (l > 0) {
       T next[5], jac[5][5];
-      if (!helix_propagate(st, cfg.radius_cm[l - 1], r, c_b, next, jac)) {
-        status = 1;
-        break;
+      const LaneMask<T> ok = helix_propagate(st, cfg.radius_cm[l - 1], r, c_b, next, jac);
+      if (!hd_all(ok)) {
+        detail::store_fit(alive && !ok, st, cov, chi2, fit);
+        alive = alive && ok;
+        if (!hd_any(alive)) break;
       }
       T tmp[5][5];
       for (int i = 0; i < 5; ++i)
@@ -351,13 +383,22 @@ GPUKIT_HOST_DEVICE inline void track_fit(const TrackConfig<T>& cfg, const TrackH
       cov[4][3] = cov[3][4];
     }
   }
+  detail::store_fit(alive, st, cov, chi2, fit);
+  fit->ok = alive;
+}
+
+// One track (T float or double; on the GPUs, one thread).
+template <class T, bool WrongCovarianceUpdate = false>
+GPUKIT_HOST_DEVICE inline void track_fit(const TrackConfig<T>& cfg, const TrackHits<T>& hits, TrackFit<T>* fit) {
+  TrackFitLanes<T> lanes;
+  track_fit_lanes<T, WrongCovarianceUpdate>(cfg, hits, &lanes);
   for (int i = 0; i < 5; ++i) {
-    fit->state[i] = st[i];
-    fit->variance[i] = cov[i][i];
+    fit->state[i] = lanes.state[i];
+    fit->variance[i] = lanes.variance[i];
   }
-  fit->chi2 = chi2;
-  fit->ndf = 2 * n - 5;
-  fit->status = status;
+  fit->chi2 = lanes.chi2;
+  fit->ndf = 2 * cfg.layers - 5;
+  fit->status = lanes.ok ? 0 : 1;
 }
 
 }  // namespace gpukit::hep
