@@ -7,8 +7,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -264,6 +264,62 @@ double mlp_max_difference(const std::vector<double>& a, const std::vector<double
     err = std::isnan(a[i] - ref[i]) ? INFINITY : std::fmax(err, std::fabs(a[i] - ref[i]));
   }
   return scale > 0 ? err / scale : INFINITY;
+}
+
+}  // namespace
+
+TEST_CASE("hep simd: the activations' rounding to FP16 and BF16 on lanes gives the scalar conversions' bits") {
+  check_mlp_round<Half>();
+  check_mlp_round<BFloat16>();
+}
+
+TEST_CASE("hep simd: the lane tile loop at a scalar type gives the scalar tile loop's bits") {
+  // Same compiler flags, scalar float both: only the loop structure differs,
+  // so this checks its indexing, padding and layer hand-over exactly.
+  std::vector<float> w(mlp_weight_count), b(mlp_bias_count);
+  mlp_make_parameters<float>(3, w.data(), b.data());
+  constexpr int tile = 6;
+  std::vector<Half> in(tile * mlp_inputs);
+  for (int s = 0; s < tile; ++s) mlp_input_row<Half>(3, std::uint64_t(s), in.data() + s * mlp_inputs);
+  for (int count : {6, 5, 1}) {
+    std::vector<float> lanes(tile * mlp_outputs, -1.0f), scalar(tile * mlp_outputs, -1.0f);
+    auto lane_scratch = std::make_unique<MlpLaneScratch<tile>>();
+    mlp_forward_tile_lanes<Half, float, 3, 4, float, 2, tile>(w.data(), b.data(), in.data(), count, lanes.data(),
+                                                                *lane_scratch);
+    auto scratch = std::make_unique<MlpTileScratch<Half, tile>>();
+    mlp_forward_tile<Half, float, tile>(w.data(), b.data(), in.data(), count, scalar.data(), *scratch);
+    CAPTURE(count);
+    CHECK(lanes == scalar);  // including the untouched -1 past count
+  }
+}
+
+TEST_CASE("hep simd: mlp_infer on every instruction-set level agrees with the scalar path and validates") {
+  const std::vector<const gpukit::cpu::KernelSet*> sets = gpukit::cpu::available_kernel_sets();
+  REQUIRE(!sets.empty());
+  for (Precision p : {Precision::fp32, Precision::fp16, Precision::bf16}) {
+    MlpOptions o;
+    o.seed = 5;
+    o.samples = 301;  // not a multiple of any tile; three threads split it unevenly
+    o.threads = 3;
+    const MlpRun scalar = run_mlp_infer(p, o);
+    for (const gpukit::cpu::KernelSet* set : sets) {
+      o.kernels = set;
+      o.threads = 3;
+      const MlpRun lanes = run_mlp_infer(p, o);
+      const double d = mlp_max_difference(lanes.outputs, scalar.outputs);
+      const MlpValidation v = validate_mlp(lanes, o.seed, o.samples);
+      INFO(std::string(set->isa) << " " << std::string(precision_name(p)) << ", lanes " << set->hep->lanes_mlp
+                                 << ": max |y - y_scalar| / max |y_scalar| " << d << ", against FP64 " << v.max_error
+                                 << " (tolerance " << v.tolerance << ")");
+      CHECK(d <= mlp_tolerance(p));
+      CHECK(v.passed);
+      CHECK(v.checked == o.samples);
+      o.threads = 1;  // a sample's result does not depend on where its tile starts
+      CHECK(run_mlp_infer(p, o).outputs == lanes.outputs);
+    }
+  }
+}
+
 // ---- track_fit: vector atan2, asin and floor against libm ----
 namespace {
 
@@ -328,54 +384,6 @@ void check_inverse_trig() {
 
 }  // namespace
 
-TEST_CASE("hep simd: the activations' rounding to FP16 and BF16 on lanes gives the scalar conversions' bits") {
-  check_mlp_round<Half>();
-  check_mlp_round<BFloat16>();
-}
-
-TEST_CASE("hep simd: the lane tile loop at a scalar type gives the scalar tile loop's bits") {
-  // Same compiler flags, scalar float both: only the loop structure differs,
-  // so this checks its indexing, padding and layer hand-over exactly.
-  std::vector<float> w(mlp_weight_count), b(mlp_bias_count);
-  mlp_make_parameters<float>(3, w.data(), b.data());
-  constexpr int tile = 6;
-  std::vector<Half> in(tile * mlp_inputs);
-  for (int s = 0; s < tile; ++s) mlp_input_row<Half>(3, std::uint64_t(s), in.data() + s * mlp_inputs);
-  for (int count : {6, 5, 1}) {
-    std::vector<float> lanes(tile * mlp_outputs, -1.0f), scalar(tile * mlp_outputs, -1.0f);
-    auto lane_scratch = std::make_unique<MlpLaneScratch<tile>>();
-    mlp_forward_tile_lanes<Half, float, 3, 4, float, 2, tile>(w.data(), b.data(), in.data(), count, lanes.data(),
-                                                                *lane_scratch);
-    auto scratch = std::make_unique<MlpTileScratch<Half, tile>>();
-    mlp_forward_tile<Half, float, tile>(w.data(), b.data(), in.data(), count, scalar.data(), *scratch);
-    CAPTURE(count);
-    CHECK(lanes == scalar);  // including the untouched -1 past count
-  }
-}
-
-TEST_CASE("hep simd: mlp_infer on every instruction-set level agrees with the scalar path and validates") {
-  const std::vector<const gpukit::cpu::KernelSet*> sets = gpukit::cpu::available_kernel_sets();
-  REQUIRE(!sets.empty());
-  for (Precision p : {Precision::fp32, Precision::fp16, Precision::bf16}) {
-    MlpOptions o;
-    o.seed = 5;
-    o.samples = 301;  // not a multiple of any tile; three threads split it unevenly
-    o.threads = 3;
-    const MlpRun scalar = run_mlp_infer(p, o);
-    for (const gpukit::cpu::KernelSet* set : sets) {
-      o.kernels = set;
-      o.threads = 3;
-      const MlpRun lanes = run_mlp_infer(p, o);
-      const double d = mlp_max_difference(lanes.outputs, scalar.outputs);
-      const MlpValidation v = validate_mlp(lanes, o.seed, o.samples);
-      INFO(std::string(set->isa) << " " << std::string(precision_name(p)) << ", lanes " << set->hep->lanes_mlp
-                                 << ": max |y - y_scalar| / max |y_scalar| " << d << ", against FP64 " << v.max_error
-                                 << " (tolerance " << v.tolerance << ")");
-      CHECK(d <= mlp_tolerance(p));
-      CHECK(v.passed);
-      CHECK(v.checked == o.samples);
-      o.threads = 1;  // a sample's result does not depend on where its tile starts
-      CHECK(run_mlp_infer(p, o).outputs == lanes.outputs);
 TEST_CASE("hep simd: vector atan2 and asin agree with libm within a few ulp") {
   check_inverse_trig<double, 4>();
   check_inverse_trig<double, 8>();
