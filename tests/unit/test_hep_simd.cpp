@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/hep/em_shower.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
 #include "compute/cpu/hep_kernels.hpp"
@@ -216,6 +217,80 @@ TEST_CASE("hep simd: the wrong-sign variant still fails off the pole on every le
       }
       CAPTURE(set->isa);
       CHECK_FALSE(validate_off_pole(bad, 8.3).passed);
+    }
+  }
+}
+
+// ---- em_shower (one event per lane) ----
+namespace {
+
+struct ShowerAgreement {
+  std::uint64_t events = 0, agreeing = 0;
+  double worst = 0;  // largest |lanes - scalar| over cells and escaped energy of agreeing events, / E0
+};
+
+// Events whose every cell and escaped energy agree within `tolerance` E0. An
+// event can take another history when a rounding difference (vector exp/log,
+// FMA) flips a comparison; from there on its random numbers feed other draws.
+ShowerAgreement compare_events(const ShowerRun& a, const ShowerRun& b, double tolerance) {
+  ShowerAgreement r;
+  r.events = a.escaped.size();
+  for (std::uint64_t i = 0; i < r.events && i < b.escaped.size(); ++i) {
+    double worst = std::fabs(a.escaped[i] - b.escaped[i]);
+    for (int l = 0; l < a.layers; ++l)
+      worst = std::fmax(worst, std::fabs(a.deposits[i * a.layers + l] - b.deposits[i * b.layers + l]));
+    worst /= a.energy_mev;
+    if (worst <= tolerance) {
+      ++r.agreeing;
+      r.worst = std::fmax(r.worst, worst);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("hep simd: em_shower on every level follows the scalar events and passes the validations") {
+  for (Precision p : {Precision::fp64, Precision::fp32}) {
+    ShowerOptions o;
+    o.seed = 5;
+    o.primaries = 203;  // not a multiple of any lane count; three threads split it unevenly
+    o.threads = 3;
+    o.energy_mev = 2000;
+    const ShowerRun scalar = run_em_shower(p, o);
+    for (const gpukit::cpu::KernelSet* set : gpukit::cpu::available_kernel_sets()) {
+      o.kernels = set;
+      const ShowerRun lanes = run_em_shower(p, o);
+      o.kernels = nullptr;
+      CAPTURE(set->isa);
+      CAPTURE(precision_name(p));
+      const double tolerance = p == Precision::fp64 ? 1e-9 : 1e-4;
+      const ShowerAgreement a = compare_events(lanes, scalar, tolerance);
+      MESSAGE(std::string(set->isa) << " " << precision_name(p) << ": " << a.agreeing << " of " << a.events
+                       << " events agree with the scalar ones within " << tolerance << " E0 (worst " << a.worst
+                       << "); steps " << lanes.steps << " vs " << scalar.steps);
+      CHECK(double(a.agreeing) >= (p == Precision::fp64 ? 0.99 : 0.9) * double(a.events));
+      const EnergyConservation e = check_energy_conservation(lanes, shower_energy_tolerance(p));
+      INFO("worst energy non-conservation " << e.worst_relative << " at event " << e.worst_event);
+      CHECK(e.passed);
+      const ProfileComparison c = compare_profiles(longitudinal_profile(lanes), longitudinal_profile(scalar));
+      INFO("profile chi2 " << c.chi2 << " / " << c.ndf << ", p " << c.p_value);
+      CHECK(c.passed);
+      CHECK(lanes.overflows == 0);
+    }
+  }
+}
+
+TEST_CASE("hep simd: em_shower's dropped photoelectric deposit fails energy conservation on every level") {
+  for (const gpukit::cpu::KernelSet* set : gpukit::cpu::available_kernel_sets()) {
+    for (Precision p : {Precision::fp64, Precision::fp32}) {
+      ShowerOptions o;
+      o.primaries = 40;
+      o.energy_mev = 1000;
+      o.drop_photo_deposit = true;
+      o.kernels = set;
+      CAPTURE(set->isa);
+      CHECK_FALSE(check_energy_conservation(run_em_shower(p, o), shower_energy_tolerance(p)).passed);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Compiled once per instruction-set level, like cpu_kernels.cpp (same macros).
 #include "compute/cpu/hep_kernels.hpp"
 
+#include "compute/cpu/em_shower_lanes.hpp"
 #include "compute/kernels/hep/simd.hpp"
 
 #ifndef GPUKIT_CPU_ISA_NS
@@ -57,10 +58,21 @@ void me_eemumu(u64 seed, u64 first, u64 count, S sqrt_s, const hep::EwParameters
     me_eemumu_lanes<S, N, false>(seed, first, count, sqrt_s, ew, out);
 }
 
+// ---- em_shower (one event per lane, compute/cpu/em_shower_lanes.hpp) ----
+template <class S, int N>
+void em_shower(const hep::ShowerConfig<S>& cfg, u64 seed, u64 first, u64 count, bool drop, S* deposits,
+               hep::ShowerTally<S>* tally) {
+  if (drop)
+    hep::shower_lanes::shower_events<S, N, true>(cfg, seed, first, count, deposits, tally);
+  else
+    hep::shower_lanes::shower_events<S, N, false>(cfg, seed, first, count, deposits, tally);
+}
+
 }  // namespace
 
 const HepKernels& hep_kernels() {
-  static const HepKernels set{lanes_f64, lanes_f32, me_eemumu<double, lanes_f64>, me_eemumu<float, lanes_f32>};
+  static const HepKernels set{lanes_f64, lanes_f32, me_eemumu<double, lanes_f64>, me_eemumu<float, lanes_f32>,
+                                em_shower<double, lanes_f64>, em_shower<float, lanes_f32>};
   return set;
 }
 

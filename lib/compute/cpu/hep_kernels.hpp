@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "compute/kernels/hep/em_shower.cuh"
 #include "compute/kernels/hep/me_eemumu.cuh"
 
 namespace gpukit::cpu {
@@ -18,6 +19,13 @@ struct HepKernels {
                         const hep::EwParameters<double>& ew, bool flip_z_sign, double* out);
   void (*me_eemumu_f32)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, float sqrt_s,
                         const hep::EwParameters<float>& ew, bool flip_z_sign, float* out);
+  // em_shower: events first .. first + count - 1 (shower_event), one per lane;
+  // deposits[i * layers ..] and tally[i] for event first + i.
+  void (*em_shower_f64)(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
+                        std::uint64_t count, bool drop_photo_deposit, double* deposits,
+                        hep::ShowerTally<double>* tally);
+  void (*em_shower_f32)(const hep::ShowerConfig<float>& cfg, std::uint64_t seed, std::uint64_t first,
+                        std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
 };
 
 namespace isa_v4 { const HepKernels& hep_kernels(); }

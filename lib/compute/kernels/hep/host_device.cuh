@@ -41,6 +41,9 @@ template <class T>
 GPUKIT_HOST_DEVICE inline T hd_max(T a, T b) { return a < b ? b : a; }
 template <class T>
 GPUKIT_HOST_DEVICE inline T hd_abs(T a) { return a < T(0) ? -a : a; }
+// Whether any lane of a mask is set: the mask itself for one item (em_shower
+// skips the branches no lane takes; simd.hpp has the lane type's).
+GPUKIT_HOST_DEVICE inline bool hd_any(bool m) { return m; }
 
 // pi in the working precision; a double literal would promote float code.
 template <class T>

@@ -370,6 +370,15 @@ inline Vec<T, N> log(Vec<T, N> x) {
   return hd_select(x == x, r, x);
 }
 
+// Whether any lane is set (host_device.cuh's hd_any for one item): em_shower
+// skips the branches no lane takes.
+template <class T, int N>
+inline bool hd_any(Mask<T, N> a) {
+  typename Mask<T, N>::I r = 0;
+  for (int i = 0; i < N; ++i) r |= a.m[i];
+  return r != 0;
+}
+
 // Philox's 32 x 32 -> 64-bit product, lane by lane.
 template <int N>
 inline void philox_mulhilo(std::uint32_t m, Vec<std::uint32_t, N> x, Vec<std::uint32_t, N>* hi,
