@@ -14,6 +14,7 @@
 #include "bench/hep/em_shower.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
+#include "compute/cpu/em_shower_lanes.hpp"
 #include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/hep/philox.cuh"
 #include "compute/kernels/hep/simd.hpp"
@@ -250,6 +251,45 @@ ShowerAgreement compare_events(const ShowerRun& a, const ShowerRun& b, double to
 
 }  // namespace
 
+TEST_CASE("hep simd: em_shower's lane streams draw each event's scalar Philox sequence under any masks") {
+  constexpr int N = 8;
+  using V = simd::Vec<double, N>;
+  shower_lanes::LaneRng<double, N> lanes(0x123456789abcULL);
+  shower_lanes::LaneRng<float, N> lanes_f(0x123456789abcULL);
+  std::vector<PhiloxStream> scalar, scalar_f;
+  for (int l = 0; l < N; ++l) {
+    lanes.start(l, 1000 + l);
+    lanes_f.start(l, 1000 + l);
+    scalar.emplace_back(0x123456789abcULL, 1000 + l, 1);
+    scalar_f.emplace_back(0x123456789abcULL, 1000 + l, 1);
+  }
+  std::uint32_t x = 12345;
+  int compared = 0, differing = 0;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 1103515245u + 12345u;  // about a quarter of the lanes per draw, as in the showers
+    simd::Mask<double, N> on;
+    simd::Mask<float, N> on_f;
+    for (int l = 0; l < N; ++l) on_f.m[l] = std::int32_t(on.m[l] = ((x >> (l + 8)) & 3) == 0 ? -1 : 0);
+    if (i % 500 == 7) {  // a lane starts another event mid-stream
+      const int l = int((x >> 3) % N);
+      lanes.start(l, 5000 + std::uint64_t(i));
+      lanes_f.start(l, 5000 + std::uint64_t(i));
+      scalar[l] = PhiloxStream(0x123456789abcULL, 5000 + std::uint64_t(i), 1);
+      scalar_f[l] = PhiloxStream(0x123456789abcULL, 5000 + std::uint64_t(i), 1);
+    }
+    const V u = lanes.uniform(on);
+    const simd::Vec<float, N> uf = lanes_f.uniform(on_f);
+    for (int l = 0; l < N; ++l) {
+      if (!on.m[l]) continue;
+      ++compared;
+      differing += u[l] != scalar[l].uniform<double>();
+      differing += uf[l] != scalar_f[l].uniform<float>();
+    }
+  }
+  CHECK(compared > 30000);
+  CHECK(differing == 0);
+}
+
 TEST_CASE("hep simd: em_shower on every level follows the scalar events and passes the validations") {
   for (Precision p : {Precision::fp64, Precision::fp32}) {
     ShowerOptions o;
@@ -266,7 +306,7 @@ TEST_CASE("hep simd: em_shower on every level follows the scalar events and pass
       CAPTURE(precision_name(p));
       const double tolerance = p == Precision::fp64 ? 1e-9 : 1e-4;
       const ShowerAgreement a = compare_events(lanes, scalar, tolerance);
-      MESSAGE(std::string(set->isa) << " " << precision_name(p) << ": " << a.agreeing << " of " << a.events
+      MESSAGE(std::string(set->isa) << " " << std::string(precision_name(p)) << ": " << a.agreeing << " of " << a.events
                        << " events agree with the scalar ones within " << tolerance << " E0 (worst " << a.worst
                        << "); steps " << lanes.steps << " vs " << scalar.steps);
       CHECK(double(a.agreeing) >= (p == Precision::fp64 ? 0.99 : 0.9) * double(a.events));

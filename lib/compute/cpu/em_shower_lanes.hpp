@@ -16,6 +16,10 @@
 #include <cstring>
 #include <memory>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "compute/kernels/hep/em_shower.cuh"
 #include "compute/kernels/hep/simd.hpp"
 
@@ -48,10 +52,36 @@ inline Mask<S, N> region_odd(Vec<S, N> region) {
 
 namespace shower_lanes {
 
-// Philox streams (seed, event, 1) with a counter per lane: a masked draw
-// advances only the lanes it is for, so each lane's sequence is its event's
-// scalar PhiloxStream whatever the other lanes draw. A uniform takes two words
-// (float and double alike): a block holds two.
+// Bit l set where lane l of the mask is: the per-lane side effects (deposits,
+// pushes) visit only the set lanes, without a branch per lane to mispredict.
+template <class S, int N>
+inline unsigned lane_bits(simd::Mask<S, N> m) {
+  unsigned bits = 0;
+#if defined(__SSE2__)
+  constexpr int per = 16 / int(sizeof(S));
+  for (int c = 0; c < N / per; ++c) {
+    __m128i x;
+    std::memcpy(&x, reinterpret_cast<const char*>(&m.m) + 16 * c, 16);
+    const int k = sizeof(S) == 8 ? _mm_movemask_pd(_mm_castsi128_pd(x)) : _mm_movemask_ps(_mm_castsi128_ps(x));
+    bits |= unsigned(k) << (c * per);
+  }
+#else
+  for (int l = 0; l < N; ++l) bits |= unsigned(m.m[l] & 1) << l;
+#endif
+  return bits;
+}
+template <class S, int N, class F>
+inline void for_lanes(simd::Mask<S, N> m, F&& f) {
+  for (unsigned bits = lane_bits(m); bits != 0; bits &= bits - 1) f(__builtin_ctz(bits));
+}
+
+// Philox streams (seed, event, 1) with a counter per lane: a draw for some
+// lanes takes the next uniform of each of those lanes only, so each lane's
+// sequence is its event's scalar PhiloxStream whatever the other lanes draw.
+// A uniform takes two words (float and double alike), a block holds two. Each
+// lane buffers up to two blocks, and when a drawing lane has none left every
+// lane with room gets its next block: one vector Philox then serves most lanes
+// (a draw is for about a quarter of them).
 template <class S, int N>
 class LaneRng {
  public:
@@ -65,21 +95,19 @@ class LaneRng {
     lo_.v[lane] = std::uint32_t(event);
     hi_.v[lane] = std::uint32_t(event >> 32);
     counter_.v[lane] = 0;
-    second_[lane] = 0;
+    read_[lane] = 0;
+    count_[lane] = 0;
   }
 
   V uniform(simd::Mask<S, N> on) {
     const WI on32 = __builtin_convertvector(on.m, WI);
-    const WI refill = on32 & ~second_;
-    if (refill_any(refill)) {
-      const Philox4x32BlockT<W> b =
-          philox4x32_10(Philox4x32BlockT<W>{{lo_, hi_, W(std::uint32_t(1)), counter_}}, key0_, key1_);
-      for (int i = 0; i < 4; ++i) block_.v[i] = W(refill ? b.v[i].v : block_.v[i].v);
-      counter_ = counter_ + W(__builtin_convertvector(refill & 1, typename W::V));
-    }
-    const W a(second_ ? block_.v[2].v : block_.v[0].v);
-    const W b(second_ ? block_.v[3].v : block_.v[1].v);
-    second_ ^= on32;
+    if (any32(on32 & (count_ == 0))) refill();
+    // Uniform slot r (0-3) is words 2r and 2r + 1 of the two blocks.
+    const WI r = read_;
+    const W a(r == 0 ? words_[0].v : r == 1 ? words_[2].v : r == 2 ? words_[4].v : words_[6].v);
+    const W b(r == 0 ? words_[1].v : r == 1 ? words_[3].v : r == 2 ? words_[5].v : words_[7].v);
+    read_ = on32 ? (read_ + 1) & 3 : read_;
+    count_ += on32;  // -1 where drawn
     if constexpr (sizeof(S) == sizeof(float)) {
       (void)b;
       return simd::philox_to_float(a);
@@ -89,15 +117,29 @@ class LaneRng {
   }
 
  private:
-  static bool refill_any(WI m) {
+  static bool any32(WI m) {
     std::int32_t r = 0;
     for (int i = 0; i < N; ++i) r |= m[i];
     return r != 0;
   }
+  // The next block of every lane with room for one, after its buffered ones.
+  void refill() {
+    const WI room = count_ <= 2;
+    const Philox4x32BlockT<W> b =
+        philox4x32_10(Philox4x32BlockT<W>{{lo_, hi_, W(std::uint32_t(1)), counter_}}, key0_, key1_);
+    const WI write = (read_ + count_) & 3;  // 0 or 2: blocks stay whole
+    const WI first = room & (write == 0), second = room & (write == 2);
+    for (int i = 0; i < 4; ++i) {
+      words_[i] = W(first ? b.v[i].v : words_[i].v);
+      words_[4 + i] = W(second ? b.v[i].v : words_[4 + i].v);
+    }
+    counter_ = counter_ + W(__builtin_convertvector(room & 1, typename W::V));
+    count_ += room & 2;
+  }
   std::uint32_t key0_, key1_;
   W lo_{}, hi_{}, counter_{};
-  WI second_{};  // all bits set: the block's second uniform is next
-  Philox4x32BlockT<W> block_{};
+  WI read_{}, count_{};  // next uniform slot, uniforms buffered
+  W words_[8]{};
 };
 
 // The lanes' events: deposits, stacks and totals per lane, the scalar
@@ -118,12 +160,10 @@ struct LaneContext {
 
   V uniform(M on) { return rng.uniform(on); }
   void deposit(M on, V region, V e) {
-    for (int l = 0; l < N; ++l)
-      if (on.m[l]) deposit_row[l][int(region[l]) >> 1] += e[l];
+    for_lanes(on, [&](int l) { deposit_row[l][int(region[l]) >> 1] += e[l]; });
   }
   void push(M on, const ShowerParticle<V>& q) {
-    for (int l = 0; l < N; ++l) {
-      if (!on.m[l]) continue;
+    for_lanes(on, [&](int l) {
       ++tally[l].secondaries;
       const ShowerParticle<S> s{q.z[l], q.ux[l], q.uy[l], q.uz[l], q.energy[l], int(q.region[l]), int(q.type[l])};
       if (stack_size[l] < shower_stack_size) {
@@ -132,11 +172,10 @@ struct LaneContext {
         ++tally[l].overflows;
         deposit_row[l][s.region >> 1] += s.energy + (s.type > 0 ? S(2) * S(electron_mass_mev) : S(0));
       }
-    }
+    });
   }
   void escape(M on, V e) {
-    for (int l = 0; l < N; ++l)
-      if (on.m[l]) tally[l].escaped_mev += e[l];
+    for_lanes(on, [&](int l) { tally[l].escaped_mev += e[l]; });
   }
   void count_step(M on) {
     for (int l = 0; l < N; ++l) tally[l].steps += on.m[l] ? 1u : 0u;
@@ -185,18 +224,18 @@ void shower_events(const ShowerConfig<S>& cfg, std::uint64_t seed, std::uint64_t
   };
   for (int l = 0; l < N; ++l) start(l);
   while (hd_any(active)) {
+    // Both kinds of particle step together, photons in some lanes, electrons
+    // in others (letting one kind wait for fuller steps measured no faster).
     const M alive = detail::shower_step<DropPhotoDeposit>(cfg, *ctx, p, active);
     const M ended = active && !alive;
-    if (!hd_any(ended)) continue;
-    for (int l = 0; l < N; ++l) {
-      if (!ended.m[l]) continue;
+    for_lanes(ended, [&](int l) {
       if (ctx->stack_size[l] > 0) {
         set_lane(p, l, ctx->stack[l][--ctx->stack_size[l]]);
       } else {
         tally[lane_item[l]] = ctx->tally[l];
         start(l);
       }
-    }
+    });
   }
 }
 
