@@ -19,14 +19,13 @@ ShowerRun run_typed(Precision precision, const ShowerOptions& o) {
   std::vector<ShowerTally<T>> tally(o.primaries);
   const double t0 = monotonic_seconds();
   parallel_for(o.primaries, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
-    if (o.kernels) {
-      const cpu::HepKernels& k = *o.kernels->hep;
-      auto* kernel = [&] {
-        if constexpr (sizeof(T) == sizeof(double))
-          return k.em_shower_f64;
-        else
-          return k.em_shower_f32;
-      }();
+    auto* kernel = [&] {
+      if constexpr (sizeof(T) == sizeof(double))
+        return o.kernels ? o.kernels->hep->em_shower_f64 : nullptr;
+      else
+        return o.kernels ? o.kernels->hep->em_shower_f32 : nullptr;
+    }();
+    if (kernel) {
       kernel(cfg, o.seed, begin, end - begin, o.drop_photo_deposit, dep.data() + begin * layers, tally.data() + begin);
       return;
     }

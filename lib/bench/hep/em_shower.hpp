@@ -60,7 +60,8 @@ struct ShowerOptions {
   int threads = 0;                  // 0: one per hardware thread
   bool drop_photo_deposit = false;  // the deliberately wrong variant (tests only)
   // The SIMD kernels of one instruction-set level (cpu::select_kernel_set): one
-  // event per lane; null: the scalar kernel, one event at a time.
+  // event per lane; null, or a level without em_shower lanes: the scalar
+  // kernel, one event at a time.
   const cpu::KernelSet* kernels = nullptr;
 };
 

@@ -102,7 +102,7 @@ double shower_rate(const gpukit::cpu::KernelSet* set, std::uint64_t seed, double
   const gpukit::hep::ShowerConfig<T> cfg = gpukit::hep::shower_config<T>(energy_mev);
   const std::uint64_t n = tally.size();
   const double t0 = thread_seconds();
-  if (!set) {
+  if (!set || !set->hep->em_shower_f64) {  // the scalar kernel at levels without em_shower lanes
     for (std::uint64_t i = 0; i < n; ++i)
       gpukit::hep::shower_event<T>(cfg, seed, i, dep.data() + i * std::uint64_t(cfg.layers), &tally[i]);
   } else if constexpr (sizeof(T) == sizeof(double)) {
@@ -215,7 +215,9 @@ int main(int argc, char** argv) {
       const double best_scalar = *std::max_element(sc.rate.begin(), sc.rate.end());
       for (const gpukit::cpu::KernelSet* set : variants) {
         const Series& s = shower[prec + " " + (set ? set->isa : "scalar")];
-        const int lanes = !set ? 1 : p == Precision::fp64 ? set->hep->lanes_fp64 : set->hep->lanes_fp32;
+        const int lanes = !set || !set->hep->em_shower_f64 ? 1
+                          : p == Precision::fp64           ? set->hep->lanes_fp64
+                                                           : set->hep->lanes_fp32;
         const double best = *std::max_element(s.rate.begin(), s.rate.end());
         std::printf("%-6s %-10s %6d %12.4g %9.2f %12.4g %9.2f\n", prec.c_str(), set ? set->isa : "scalar", lanes,
                     median(s.rate), median(s.ratio), best, best / best_scalar);

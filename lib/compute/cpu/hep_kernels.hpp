@@ -20,7 +20,8 @@ struct HepKernels {
   void (*me_eemumu_f32)(std::uint64_t seed, std::uint64_t first, std::uint64_t count, float sqrt_s,
                         const hep::EwParameters<float>& ew, bool flip_z_sign, float* out);
   // em_shower: events first .. first + count - 1 (shower_event), one per lane;
-  // deposits[i * layers ..] and tally[i] for event first + i.
+  // deposits[i * layers ..] and tally[i] for event first + i. Null at levels
+  // where the lanes are slower than the scalar kernel (hep_kernels.cpp).
   void (*em_shower_f64)(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
                         std::uint64_t count, bool drop_photo_deposit, double* deposits,
                         hep::ShowerTally<double>* tally);
