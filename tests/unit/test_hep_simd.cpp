@@ -10,12 +10,15 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bench/hep/em_shower.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
 #include "bench/hep/track_fit.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
+#include "compute/cpu/em_shower_lanes.hpp"
 #include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/hep/philox.cuh"
 #include "compute/kernels/hep/simd.hpp"
@@ -500,6 +503,149 @@ TEST_CASE("hep simd: track_fit on every level passes the pull and chi2 validatio
       const TrackValidation bad = validate_track_fit(run_track_fit(p, o));
       INFO(bad.detail);
       CHECK_FALSE(bad.passed);
+    }
+  }
+}
+
+// ---- em_shower (one event per lane) ----
+namespace {
+
+struct ShowerAgreement {
+  std::uint64_t events = 0, agreeing = 0;
+  double worst = 0;  // largest |lanes - scalar| over cells and escaped energy of agreeing events, / E0
+};
+
+// Events whose every cell and escaped energy agree within `tolerance` E0. An
+// event can take another history when a rounding difference (vector exp/log,
+// FMA) flips a comparison; from there on its random numbers feed other draws.
+ShowerAgreement compare_events(const ShowerRun& a, const ShowerRun& b, double tolerance) {
+  ShowerAgreement r;
+  r.events = a.escaped.size();
+  for (std::uint64_t i = 0; i < r.events && i < b.escaped.size(); ++i) {
+    double worst = std::fabs(a.escaped[i] - b.escaped[i]);
+    for (int l = 0; l < a.layers; ++l)
+      worst = std::fmax(worst, std::fabs(a.deposits[i * a.layers + l] - b.deposits[i * b.layers + l]));
+    worst /= a.energy_mev;
+    if (worst <= tolerance) {
+      ++r.agreeing;
+      r.worst = std::fmax(r.worst, worst);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("hep simd: em_shower's lane streams draw each event's scalar Philox sequence under any masks") {
+  constexpr int N = 8;
+  using V = simd::Vec<double, N>;
+  shower_lanes::LaneRng<double, N> lanes(0x123456789abcULL);
+  shower_lanes::LaneRng<float, N> lanes_f(0x123456789abcULL);
+  std::vector<PhiloxStream> scalar, scalar_f;
+  for (int l = 0; l < N; ++l) {
+    lanes.start(l, 1000 + l);
+    lanes_f.start(l, 1000 + l);
+    scalar.emplace_back(0x123456789abcULL, 1000 + l, 1);
+    scalar_f.emplace_back(0x123456789abcULL, 1000 + l, 1);
+  }
+  std::uint32_t x = 12345;
+  int compared = 0, differing = 0;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 1103515245u + 12345u;  // about a quarter of the lanes per draw, as in the showers
+    simd::Mask<double, N> on;
+    simd::Mask<float, N> on_f;
+    for (int l = 0; l < N; ++l) on_f.m[l] = std::int32_t(on.m[l] = ((x >> (l + 8)) & 3) == 0 ? -1 : 0);
+    if (i % 500 == 7) {  // a lane starts another event mid-stream
+      const int l = int((x >> 3) % N);
+      lanes.start(l, 5000 + std::uint64_t(i));
+      lanes_f.start(l, 5000 + std::uint64_t(i));
+      scalar[l] = PhiloxStream(0x123456789abcULL, 5000 + std::uint64_t(i), 1);
+      scalar_f[l] = PhiloxStream(0x123456789abcULL, 5000 + std::uint64_t(i), 1);
+    }
+    const V u = lanes.uniform(on);
+    const simd::Vec<float, N> uf = lanes_f.uniform(on_f);
+    for (int l = 0; l < N; ++l) {
+      if (!on.m[l]) continue;
+      ++compared;
+      differing += u[l] != scalar[l].uniform<double>();
+      differing += uf[l] != scalar_f[l].uniform<float>();
+    }
+  }
+  CHECK(compared > 30000);
+  CHECK(differing == 0);
+}
+
+// The lanes compiled into this test (its own instruction-set level), whatever
+// levels the library dispatches em_shower lanes to.
+template <class S, int N>
+ShowerRun shower_lanes_here(const ShowerOptions& o) {
+  const ShowerConfig<S> cfg = shower_config<S>(o.energy_mev);
+  std::vector<S> dep(o.primaries * std::uint64_t(cfg.layers));
+  std::vector<ShowerTally<S>> tally(o.primaries);
+  shower_lanes::shower_events<S, N, false>(cfg, o.seed, 0, o.primaries, dep.data(), tally.data());
+  ShowerRun r;
+  r.precision = sizeof(S) == 8 ? Precision::fp64 : Precision::fp32;
+  r.layers = cfg.layers;
+  r.energy_mev = o.energy_mev;
+  r.deposits.assign(dep.begin(), dep.end());
+  for (const ShowerTally<S>& t : tally) {
+    r.escaped.push_back(t.escaped_mev);
+    r.steps += t.steps;
+    r.overflows += t.overflows;
+  }
+  return r;
+}
+
+TEST_CASE("hep simd: em_shower on lanes follows the scalar events and passes the validations") {
+  for (Precision p : {Precision::fp64, Precision::fp32}) {
+    ShowerOptions o;
+    o.seed = 5;
+    o.primaries = 203;  // not a multiple of any lane count; three threads split it unevenly
+    o.threads = 3;
+    o.energy_mev = 2000;
+    const ShowerRun scalar = run_em_shower(p, o);
+    std::vector<std::pair<std::string, ShowerRun>> runs;
+    runs.emplace_back("this test's level, 4 lanes", p == Precision::fp64 ? shower_lanes_here<double, 4>(o)
+                                                                         : shower_lanes_here<float, 4>(o));
+    for (const gpukit::cpu::KernelSet* set : gpukit::cpu::available_kernel_sets()) {
+      if (!set->hep->em_shower_f64 || !set->hep->em_shower_f32) {
+        MESSAGE(std::string(set->isa) << ": no em_shower lanes dispatched at this level (the scalar kernel runs)");
+        continue;
+      }
+      o.kernels = set;
+      runs.emplace_back(set->isa, run_em_shower(p, o));
+      o.kernels = nullptr;
+    }
+    for (const auto& [name, lanes] : runs) {
+      CAPTURE(name);
+      CAPTURE(std::string(precision_name(p)));
+      const double tolerance = p == Precision::fp64 ? 1e-9 : 1e-4;
+      const ShowerAgreement a = compare_events(lanes, scalar, tolerance);
+      MESSAGE(name << " " << std::string(precision_name(p)) << ": " << a.agreeing << " of " << a.events
+                   << " events agree with the scalar ones within " << tolerance << " E0 (worst " << a.worst
+                   << "); steps " << lanes.steps << " vs " << scalar.steps);
+      CHECK(double(a.agreeing) >= (p == Precision::fp64 ? 0.99 : 0.9) * double(a.events));
+      const EnergyConservation e = check_energy_conservation(lanes, shower_energy_tolerance(p));
+      INFO("worst energy non-conservation " << e.worst_relative << " at event " << e.worst_event);
+      CHECK(e.passed);
+      const ProfileComparison c = compare_profiles(longitudinal_profile(lanes), longitudinal_profile(scalar));
+      INFO("profile chi2 " << c.chi2 << " / " << c.ndf << ", p " << c.p_value);
+      CHECK(c.passed);
+      CHECK(lanes.overflows == 0);
+    }
+  }
+}
+
+TEST_CASE("hep simd: em_shower's dropped photoelectric deposit fails energy conservation on every level") {
+  for (const gpukit::cpu::KernelSet* set : gpukit::cpu::available_kernel_sets()) {
+    for (Precision p : {Precision::fp64, Precision::fp32}) {
+      ShowerOptions o;
+      o.primaries = 40;
+      o.energy_mev = 1000;
+      o.drop_photo_deposit = true;
+      o.kernels = set;
+      CAPTURE(set->isa);  // lanes, or the scalar kernel where the level has none
+      CHECK_FALSE(check_energy_conservation(run_em_shower(p, o), shower_energy_tolerance(p)).passed);
     }
   }
 }

@@ -72,7 +72,10 @@ Result<HepCpuMeasurement> measure_hep_cpu(const std::string& workload, Precision
     m.valid = v.passed && off.passed;
     detail << me_pole_label(o.sqrt_s_gev, thresholds.max_pull) << v.detail << "; " << off.detail;
   } else if (workload == "em_shower") {
+    auto kernels = cpu::select_kernel_set();
+    if (!kernels) return kernels.error();
     ShowerOptions o;
+    o.kernels = *kernels;
     o.seed = seed;
     o.primaries = sizes.shower_primaries;
     o.energy_mev = sizes.shower_energy_mev;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "bench/hep/validation_stats.hpp"
+#include "compute/cpu/hep_kernels.hpp"
 
 namespace gpukit::hep {
 
@@ -18,6 +19,16 @@ ShowerRun run_typed(Precision precision, const ShowerOptions& o) {
   std::vector<ShowerTally<T>> tally(o.primaries);
   const double t0 = monotonic_seconds();
   parallel_for(o.primaries, o.threads, [&](std::uint64_t begin, std::uint64_t end) {
+    auto* kernel = [&] {
+      if constexpr (sizeof(T) == sizeof(double))
+        return o.kernels ? o.kernels->hep->em_shower_f64 : nullptr;
+      else
+        return o.kernels ? o.kernels->hep->em_shower_f32 : nullptr;
+    }();
+    if (kernel) {
+      kernel(cfg, o.seed, begin, end - begin, o.drop_photo_deposit, dep.data() + begin * layers, tally.data() + begin);
+      return;
+    }
     for (std::uint64_t i = begin; i < end; ++i) {
       if (o.drop_photo_deposit)
         shower_event<T, true>(cfg, o.seed, i, dep.data() + i * layers, &tally[i]);

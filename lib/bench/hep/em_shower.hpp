@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/hep/hep_common.hpp"
+#include "compute/cpu/cpu_kernels.hpp"
 #include "compute/kernels/hep/em_shower.cuh"
 
 namespace gpukit::hep {
@@ -58,6 +59,10 @@ struct ShowerOptions {
   int primary_type = 0;             // 0 photon, -1 electron
   int threads = 0;                  // 0: one per hardware thread
   bool drop_photo_deposit = false;  // the deliberately wrong variant (tests only)
+  // The SIMD kernels of one instruction-set level (cpu::select_kernel_set): one
+  // event per lane; null, or a level without em_shower lanes: the scalar
+  // kernel, one event at a time.
+  const cpu::KernelSet* kernels = nullptr;
 };
 
 struct ShowerRun {

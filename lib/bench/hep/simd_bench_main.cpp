@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/hep/em_shower.hpp"
 #include "bench/hep/hep_common.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
@@ -93,6 +94,26 @@ double me_rate(const gpukit::cpu::KernelSet* set, std::uint64_t seed, std::vecto
     set->hep->me_eemumu_f64(seed, 0, n, sqrt_s, ew, false, out.data());
   } else {
     set->hep->me_eemumu_f32(seed, 0, n, sqrt_s, ew, false, out.data());
+  }
+  return static_cast<double>(n) / (thread_seconds() - t0);
+}
+
+// ---- em_shower ----
+// Primaries per second of thread time; the deposits and tallies are allocated
+// outside the timed call (see me_rate).
+template <class T>
+double shower_rate(const gpukit::cpu::KernelSet* set, std::uint64_t seed, double energy_mev, std::vector<T>& dep,
+                   std::vector<gpukit::hep::ShowerTally<T>>& tally) {
+  const gpukit::hep::ShowerConfig<T> cfg = gpukit::hep::shower_config<T>(energy_mev);
+  const std::uint64_t n = tally.size();
+  const double t0 = thread_seconds();
+  if (!set || !set->hep->em_shower_f64) {  // the scalar kernel at levels without em_shower lanes
+    for (std::uint64_t i = 0; i < n; ++i)
+      gpukit::hep::shower_event<T>(cfg, seed, i, dep.data() + i * std::uint64_t(cfg.layers), &tally[i]);
+  } else if constexpr (sizeof(T) == sizeof(double)) {
+    set->hep->em_shower_f64(cfg, seed, 0, n, false, dep.data(), tally.data());
+  } else {
+    set->hep->em_shower_f32(cfg, seed, 0, n, false, dep.data(), tally.data());
   }
   return static_cast<double>(n) / (thread_seconds() - t0);
 }
@@ -355,6 +376,12 @@ int main(int argc, char** argv) {
   std::uint64_t tracks = 1u << 15;
   app.add_option("--tracks", tracks, "track fits per timed run (track_fit; 0: skip track_fit)")
       ->check(CLI::Range(0, 1 << 24));
+  std::uint64_t shower_primaries = 64;
+  double shower_energy_mev = 10000;
+  app.add_option("--shower-primaries", shower_primaries, "em_shower primaries per timed run (0: no em_shower)")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--shower-energy", shower_energy_mev, "em_shower primary photon energy, MeV")
+      ->check(CLI::Range(100.0, 1e6));
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<const gpukit::cpu::KernelSet*> sets = gpukit::cpu::available_kernel_sets();
@@ -363,6 +390,11 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> fma;
   std::vector<double> out64(events);
   std::vector<float> out32(events);
+  std::map<std::string, Series> shower;  // em_shower's series, same keys
+  std::vector<double> dep64(shower_primaries * gpukit::hep::shower_layers);
+  std::vector<float> dep32(shower_primaries * gpukit::hep::shower_layers);
+  std::vector<gpukit::hep::ShowerTally<double>> tally64(shower_primaries);
+  std::vector<gpukit::hep::ShowerTally<float>> tally32(shower_primaries);
   for (int r = 0; r < rounds; ++r) {
     for (Precision p : {Precision::fp64, Precision::fp32}) {
       const std::string prec = gpukit::hep::precision_name(p);
@@ -379,6 +411,15 @@ int main(int argc, char** argv) {
         s.rate.push_back(rate);
         s.ratio.push_back(rate / scalar_rate);
         s.peak.push_back(rate * static_cast<double>(gpukit::hep::me_eemumu_flops) / peak);
+      }
+      for (const gpukit::cpu::KernelSet* set : variants) {
+        if (shower_primaries == 0) break;
+        const double rate = p == Precision::fp64 ? shower_rate(set, seed, shower_energy_mev, dep64, tally64)
+                                                 : shower_rate(set, seed, shower_energy_mev, dep32, tally32);
+        if (!set) scalar_rate = rate;
+        Series& s = shower[prec + " " + (set ? set->isa : "scalar")];
+        s.rate.push_back(rate);
+        s.ratio.push_back(rate / scalar_rate);
       }
     }
   }
@@ -407,6 +448,29 @@ int main(int argc, char** argv) {
       std::printf("%-6s %-10s %6d %12.4g %9.2f %7.1f%% %12.4g %9.2f %7.1f%%\n", prec.c_str(), set ? set->isa : "scalar",
                   lanes, median(s.rate), median(s.ratio), 100 * median(s.peak), best, best / best_scalar,
                   100 * best * static_cast<double>(gpukit::hep::me_eemumu_flops) / best_fma);
+    }
+  }
+  if (shower_primaries > 0) {
+    // No FLOP count: the steps' work depends on the history (fraction of FMA peak not given).
+    std::printf("\nem_shower, %llu primary photons of %g MeV per run (medians; best round)\n",
+                static_cast<unsigned long long>(shower_primaries), shower_energy_mev);
+    std::printf("%-6s %-10s %6s %12s %9s %12s %9s\n", "prec", "path", "lanes", "primaries/s", "x scalar", "best /s",
+                "x scalar");
+    for (Precision p : {Precision::fp64, Precision::fp32}) {
+      const std::string prec = gpukit::hep::precision_name(p);
+      std::vector<const gpukit::cpu::KernelSet*> variants{nullptr};
+      variants.insert(variants.end(), sets.begin(), sets.end());
+      const Series& sc = shower[prec + " scalar"];
+      const double best_scalar = *std::max_element(sc.rate.begin(), sc.rate.end());
+      for (const gpukit::cpu::KernelSet* set : variants) {
+        const Series& s = shower[prec + " " + (set ? set->isa : "scalar")];
+        const int lanes = !set || !set->hep->em_shower_f64 ? 1
+                          : p == Precision::fp64           ? set->hep->lanes_fp64
+                                                           : set->hep->lanes_fp32;
+        const double best = *std::max_element(s.rate.begin(), s.rate.end());
+        std::printf("%-6s %-10s %6d %12.4g %9.2f %12.4g %9.2f\n", prec.c_str(), set ? set->isa : "scalar", lanes,
+                    median(s.rate), median(s.ratio), best, best / best_scalar);
+      }
     }
   }
   for (const gpukit::cpu::KernelSet* set : sets) {

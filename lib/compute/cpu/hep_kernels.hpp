@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "compute/kernels/hep/em_shower.cuh"
 #include "compute/kernels/hep/me_eemumu.cuh"
 #include "compute/kernels/hep/mlp.cuh"
 #include "compute/kernels/hep/track_fit.cuh"
@@ -35,6 +36,14 @@ struct HepKernels {
                         bool wrong_covariance_update, hep::TrackFit<double>* out);
   void (*track_fit_f32)(const hep::TrackConfig<float>& cfg, const hep::TrackHits<float>* hits, std::uint64_t count,
                         bool wrong_covariance_update, hep::TrackFit<float>* out);
+  // em_shower: events first .. first + count - 1 (shower_event), one per lane;
+  // deposits[i * layers ..] and tally[i] for event first + i. Null at levels
+  // where the lanes are slower than the scalar kernel (hep_kernels.cpp).
+  void (*em_shower_f64)(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
+                        std::uint64_t count, bool drop_photo_deposit, double* deposits,
+                        hep::ShowerTally<double>* tally);
+  void (*em_shower_f32)(const hep::ShowerConfig<float>& cfg, std::uint64_t seed, std::uint64_t first,
+                        std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
 };
 
 namespace isa_v4 { const HepKernels& hep_kernels(); }
