@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench/hep/em_shower.hpp"
+#include "bench/hep/simd_bench_shower.hpp"
 #include "bench/hep/hep_common.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
@@ -33,20 +34,14 @@
 namespace {
 
 using gpukit::hep::Precision;
+using gpukit::hep::simd_bench::shower_rate;
+using gpukit::hep::simd_bench::thread_seconds;
 
 double load_average() {
   std::ifstream in("/proc/loadavg");
   double one = 0;
   in >> one;
   return one;
-}
-
-// CPU time of this thread: on a loaded machine the wall clock also counts the
-// time the scheduler gave to others; the thread's own time does not.
-double thread_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 double median(std::vector<double> v) {
@@ -94,26 +89,6 @@ double me_rate(const gpukit::cpu::KernelSet* set, std::uint64_t seed, std::vecto
     set->hep->me_eemumu_f64(seed, 0, n, sqrt_s, ew, false, out.data());
   } else {
     set->hep->me_eemumu_f32(seed, 0, n, sqrt_s, ew, false, out.data());
-  }
-  return static_cast<double>(n) / (thread_seconds() - t0);
-}
-
-// ---- em_shower ----
-// Primaries per second of thread time; the deposits and tallies are allocated
-// outside the timed call (see me_rate).
-template <class T>
-double shower_rate(const gpukit::cpu::KernelSet* set, std::uint64_t seed, double energy_mev, std::vector<T>& dep,
-                   std::vector<gpukit::hep::ShowerTally<T>>& tally) {
-  const gpukit::hep::ShowerConfig<T> cfg = gpukit::hep::shower_config<T>(energy_mev);
-  const std::uint64_t n = tally.size();
-  const double t0 = thread_seconds();
-  if (!set || !set->hep->em_shower_f64) {  // the scalar kernel at levels without em_shower lanes
-    for (std::uint64_t i = 0; i < n; ++i)
-      gpukit::hep::shower_event<T>(cfg, seed, i, dep.data() + i * std::uint64_t(cfg.layers), &tally[i]);
-  } else if constexpr (sizeof(T) == sizeof(double)) {
-    set->hep->em_shower_f64(cfg, seed, 0, n, false, dep.data(), tally.data());
-  } else {
-    set->hep->em_shower_f32(cfg, seed, 0, n, false, dep.data(), tally.data());
   }
   return static_cast<double>(n) / (thread_seconds() - t0);
 }

@@ -3,7 +3,6 @@
 
 #include <memory>
 
-#include "compute/cpu/em_shower_lanes.hpp"
 #include "compute/kernels/hep/simd.hpp"
 
 #ifndef GPUKIT_CPU_ISA_NS
@@ -151,28 +150,20 @@ void track_fit(const hep::TrackConfig<S>& cfg, const hep::TrackHits<S>* hits, u6
     track_fit_batch<S, N, false>(cfg, hits, count, out);
 }
 
-// ---- em_shower (one event per lane, compute/cpu/em_shower_lanes.hpp) ----
-template <class S, int N>
-void em_shower(const hep::ShowerConfig<S>& cfg, u64 seed, u64 first, u64 count, bool drop, S* deposits,
-               hep::ShowerTally<S>* tally) {
-  if (drop)
-    hep::shower_lanes::shower_events<S, N, true>(cfg, seed, first, count, deposits, tally);
-  else
-    hep::shower_lanes::shower_events<S, N, false>(cfg, seed, first, count, deposits, tally);
-}
-
 }  // namespace
 
-// The lanes pay for every branch any lane takes, and measured against the
-// scalar kernel (scripts/bench-hep-simd, 10 GeV) they win only with 512-bit
-// registers: 1.25x FP64 and 1.63x FP32 at v4, but 0.73x and 0.89x at v3 and
-// at the generic level. Below v4 em_shower stays scalar (null here).
+// em_shower's lanes: v4 only, in their own translation unit (em_shower_kernels.cpp says why).
 #if GPUKIT_CPU_VECTOR_BYTES >= 64
-constexpr auto shower_f64 = em_shower<double, lanes_f64>;
-constexpr auto shower_f32 = em_shower<float, lanes_f32>;
+void em_shower_lanes_f64(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
+                         std::uint64_t count, bool drop_photo_deposit, double* deposits,
+                         hep::ShowerTally<double>* tally);
+void em_shower_lanes_f32(const hep::ShowerConfig<float>& cfg, std::uint64_t seed, std::uint64_t first,
+                         std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
+constexpr auto shower_f64 = em_shower_lanes_f64;
+constexpr auto shower_f32 = em_shower_lanes_f32;
 #else
-constexpr decltype(&em_shower<double, lanes_f64>) shower_f64 = nullptr;
-constexpr decltype(&em_shower<float, lanes_f32>) shower_f32 = nullptr;
+constexpr decltype(HepKernels::em_shower_f64) shower_f64 = nullptr;
+constexpr decltype(HepKernels::em_shower_f32) shower_f32 = nullptr;
 #endif
 
 const HepKernels& hep_kernels() {

@@ -38,7 +38,7 @@ struct HepKernels {
                         bool wrong_covariance_update, hep::TrackFit<float>* out);
   // em_shower: events first .. first + count - 1 (shower_event), one per lane;
   // deposits[i * layers ..] and tally[i] for event first + i. Null at levels
-  // where the lanes are slower than the scalar kernel (hep_kernels.cpp).
+  // where the lanes are slower than the scalar kernel (em_shower_kernels.cpp).
   void (*em_shower_f64)(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
                         std::uint64_t count, bool drop_photo_deposit, double* deposits,
                         hep::ShowerTally<double>* tally);
