@@ -159,12 +159,14 @@ PeakFigure PeakModel::peak(const DeviceFacts& f, const std::string& w, std::opti
   } else {
     p.source = "not applicable";
   }
-  if (measured && p.value && *p.value > 0) {
-    p.fraction = *measured / *p.value;
-    if (*p.fraction > 1.0) p.flag = "above_peak";
-    else if (*p.fraction < low_threshold(w)) p.flag = "implausibly_low";
-  }
+  if (measured && p.value && *p.value > 0) judge(p, w, *measured);
   return p;
+}
+
+void PeakModel::judge(PeakFigure& p, const std::string& w, double measured) {
+  p.fraction = measured / *p.value;
+  if (*p.fraction > 1.0) p.flag = "above_peak";
+  else if (*p.fraction < low_threshold(w)) p.flag = "implausibly_low";
 }
 
 }  // namespace gpukit

@@ -52,6 +52,11 @@ class PeakModel {
   // The memory test takes a chosen share of memory: only "above_peak" applies.
   static double low_threshold(const std::string& workload);
 
+  // Sets p.fraction = measured / p.value and the flag: "above_peak" over 1 (a
+  // peak model below what the device did, e.g. a CPU clock read below its boost),
+  // "implausibly_low" under low_threshold(workload). Needs p.value > 0.
+  static void judge(PeakFigure& p, const std::string& workload, double measured);
+
  private:
   json table_ = json::object();
   std::string problem_;  // why the table is missing

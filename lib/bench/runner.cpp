@@ -223,7 +223,7 @@ void Runner::finish(ResultRecord& r, const DeviceFacts* facts) const {
                   " FLOP per item";
   if (r.workload.rfind("mlp_infer_blas_", 0) == 0 && *r.precision != "fp32")
     r.peak.source += "; the vendor GEMM may use matrix (tensor) units, which this vector peak leaves out";
-  if (auto v = r.value()) r.peak.fraction = *v / *r.peak.value;
+  if (auto v = r.value()) PeakModel::judge(r.peak, r.workload, *v);
 }
 
 ResultRecord Runner::measure_guarded(const BenchDevice& d, const WorkloadEntry& w, double limit_s) {
@@ -445,11 +445,7 @@ RunReport Runner::run(const std::vector<BenchDevice>& devices, const std::vector
       if (sum && *sum > 0) {
         r.peak.value = sum;
         r.peak.source = "sum of the devices' peaks";
-        if (auto v = r.value()) {
-          r.peak.fraction = *v / *sum;
-          if (*r.peak.fraction > 1.0) r.peak.flag = "above_peak";
-          else if (*r.peak.fraction < PeakModel::low_threshold(r.workload)) r.peak.flag = "implausibly_low";
-        }
+        if (auto v = r.value()) PeakModel::judge(r.peak, r.workload, *v);
       } else {
         r.peak.source = "unknown: a device's peak is unknown";
       }

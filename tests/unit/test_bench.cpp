@@ -384,6 +384,18 @@ TEST_CASE("bench: peaks from clocks, units and bus width, with flags") {
   CHECK(*m.peak(cpu, "fma_fp64", std::nullopt).value == doctest::Approx(0.08));
   CHECK(*m.peak(cpu, "fma_fp32", std::nullopt).value == doctest::Approx(0.16));
   CHECK_FALSE(m.peak(cpu, "stream_triad", 10.0).value);
+  // A HEP workload's peak is the FMA peak in its unit: above it is flagged
+  // (the CPU model's clock can be below the boost clock), a few per cent is not low.
+  PeakFigure hep;
+  hep.value = 1e6;
+  PeakModel::judge(hep, "mlp_infer_fp32", 1.19e6);
+  CHECK(*hep.fraction == doctest::Approx(1.19));
+  CHECK(*hep.flag == "above_peak");
+  PeakFigure hep_low;
+  hep_low.value = 1e6;
+  PeakModel::judge(hep_low, "me_eemumu_fp64", 3e4);
+  CHECK(*hep_low.fraction == doctest::Approx(0.03));
+  CHECK_FALSE(hep_low.flag);
 
   DeviceFacts unknown;
   unknown.kind = "gpu";
