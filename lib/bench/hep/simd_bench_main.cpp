@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <unistd.h>
 #include <fstream>
 #include <iostream>
@@ -21,10 +20,10 @@
 #include <vector>
 
 #include "bench/hep/em_shower.hpp"
-#include "bench/hep/simd_bench_shower.hpp"
 #include "bench/hep/hep_common.hpp"
 #include "bench/hep/me_eemumu.hpp"
 #include "bench/hep/mlp_infer.hpp"
+#include "bench/hep/simd_bench_shower.hpp"
 #include "bench/hep/track_fit.hpp"
 #include "compute/cpu/cpu_kernels.hpp"
 #include "compute/cpu/hep_kernels.hpp"

@@ -16,6 +16,7 @@
 #if GPUKIT_CPU_VECTOR_BYTES >= 64
 
 #include "compute/cpu/em_shower_lanes.hpp"
+#include "compute/cpu/hep_kernels.hpp"
 #include "compute/kernels/hep/em_shower.cuh"
 
 #ifndef GPUKIT_CPU_ISA_NS

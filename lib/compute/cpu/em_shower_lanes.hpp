@@ -203,7 +203,7 @@ void shower_events(const ShowerConfig<S>& cfg, std::uint64_t seed, std::uint64_t
   const int layers = cfg.layers;
   auto ctx = std::make_unique<LaneContext<S, N>>(layers, seed);
   ShowerParticle<V> p{V(0), V(0), V(0), V(1), V(0), V(0), V(0)};
-  M active = V(1) < V(0);
+  M active = hd_no_lanes<V>();
   std::uint64_t lane_item[N] = {};
   std::uint64_t next = 0;
   // Lane l takes the next event, or goes idle when none is left.

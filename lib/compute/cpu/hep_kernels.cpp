@@ -154,11 +154,6 @@ void track_fit(const hep::TrackConfig<S>& cfg, const hep::TrackHits<S>* hits, u6
 
 // em_shower's lanes: v4 only, in their own translation unit (em_shower_kernels.cpp says why).
 #if GPUKIT_CPU_VECTOR_BYTES >= 64
-void em_shower_lanes_f64(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
-                         std::uint64_t count, bool drop_photo_deposit, double* deposits,
-                         hep::ShowerTally<double>* tally);
-void em_shower_lanes_f32(const hep::ShowerConfig<float>& cfg, std::uint64_t seed, std::uint64_t first,
-                         std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
 constexpr auto shower_f64 = em_shower_lanes_f64;
 constexpr auto shower_f32 = em_shower_lanes_f32;
 #else

@@ -46,7 +46,15 @@ struct HepKernels {
                         std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
 };
 
-namespace isa_v4 { const HepKernels& hep_kernels(); }
+namespace isa_v4 {
+const HepKernels& hep_kernels();
+// em_shower's lanes (em_shower_kernels.cpp), which exist at v4 only.
+void em_shower_lanes_f64(const hep::ShowerConfig<double>& cfg, std::uint64_t seed, std::uint64_t first,
+                         std::uint64_t count, bool drop_photo_deposit, double* deposits,
+                         hep::ShowerTally<double>* tally);
+void em_shower_lanes_f32(const hep::ShowerConfig<float>& cfg, std::uint64_t seed, std::uint64_t first,
+                         std::uint64_t count, bool drop_photo_deposit, float* deposits, hep::ShowerTally<float>* tally);
+}  // namespace isa_v4
 namespace isa_v3 { const HepKernels& hep_kernels(); }
 namespace isa_generic { const HepKernels& hep_kernels(); }
 

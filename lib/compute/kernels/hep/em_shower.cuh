@@ -144,14 +144,11 @@ struct ShowerStack {
 // `active` lanes take a step; the result is the mask of those whose particle
 // is still alive (the others pop their stack next).
 
-template <class T>
-using ShowerMask = decltype(T(0) < T(0));
-
 GPUKIT_HOST_DEVICE inline int region_layer(int region) { return region >> 1; }
 GPUKIT_HOST_DEVICE inline bool region_odd(int region) { return (region & 1) != 0; }
 
 template <class T, class S>
-GPUKIT_HOST_DEVICE inline ShowerMaterial<T> material_of(const ShowerConfig<S>& cfg, ShowerMask<T> scintillator) {
+GPUKIT_HOST_DEVICE inline ShowerMaterial<T> material_of(const ShowerConfig<S>& cfg, LaneMask<T> scintillator) {
   const ShowerMaterial<S>& a = cfg.material[0];
   const ShowerMaterial<S>& b = cfg.material[1];
   return ShowerMaterial<T>{hd_select(scintillator, T(b.x0_cm), T(a.x0_cm)),
@@ -182,7 +179,7 @@ GPUKIT_HOST_DEVICE inline T boundary_distance(const ShowerConfig<S>& cfg, const 
 // Moves the lanes `on` onto the boundary they reached; true in the lanes still
 // inside the calorimeter.
 template <class T, class S>
-GPUKIT_HOST_DEVICE inline ShowerMask<T> cross(const ShowerConfig<S>& cfg, ShowerParticle<T>& q, ShowerMask<T> on) {
+GPUKIT_HOST_DEVICE inline LaneMask<T> cross(const ShowerConfig<S>& cfg, ShowerParticle<T>& q, LaneMask<T> on) {
   using I = ShowerIndex<T>;
   T lo, hi;
   region_bounds(cfg, q, &lo, &hi);
@@ -193,7 +190,7 @@ GPUKIT_HOST_DEVICE inline ShowerMask<T> cross(const ShowerConfig<S>& cfg, Shower
 }
 
 template <class T, class Ctx>
-GPUKIT_HOST_DEVICE inline void annihilate(Ctx& ctx, const ShowerParticle<T>& q, ShowerMask<T> on) {
+GPUKIT_HOST_DEVICE inline void annihilate(Ctx& ctx, const ShowerParticle<T>& q, LaneMask<T> on) {
   using I = ShowerIndex<T>;
   const T cos_t = T(2) * ctx.uniform(on) - T(1);
   const T sin_t = sqrt(hd_max(T(0), (T(1) - cos_t) * (T(1) + cos_t)));
@@ -207,18 +204,18 @@ GPUKIT_HOST_DEVICE inline void annihilate(Ctx& ctx, const ShowerParticle<T>& q, 
 // the scattered photon continues, the electron is pushed or deposited.
 template <class T, class S, class Ctx>
 GPUKIT_HOST_DEVICE inline void compton(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p, T k,
-                                       ShowerMask<T> on) {
+                                       LaneMask<T> on) {
   using I = ShowerIndex<T>;
-  using M = ShowerMask<T>;
+  using M = LaneMask<T>;
   const T eps0 = T(1) / (T(1) + T(2) * k);
   const T eps0sq = eps0 * eps0;
   const T alpha1 = -log(eps0);
   const T alpha2 = T(0.5) * (T(1) - eps0sq);
   T eps(0), epssq(0), onecost(0), sint2(0);
-  M todo = on;
+  M pending = on;
   do {
-    const M first = todo && (alpha1 / (alpha1 + alpha2) > ctx.uniform(todo));
-    const M second = todo && !first;
+    const M first = pending && (alpha1 / (alpha1 + alpha2) > ctx.uniform(pending));
+    const M second = pending && !first;
     if (hd_any(first)) {
       const T e = exp(-alpha1 * ctx.uniform(first));
       eps = hd_select(first, e, eps);
@@ -229,11 +226,11 @@ GPUKIT_HOST_DEVICE inline void compton(const ShowerConfig<S>& cfg, Ctx& ctx, Sho
       epssq = hd_select(second, e2, epssq);
       eps = hd_select(second, sqrt(e2), eps);
     }
-    onecost = hd_select(todo, (T(1) - eps) / (eps * k), onecost);
-    sint2 = hd_select(todo, onecost * (T(2) - onecost), sint2);
+    onecost = hd_select(pending, (T(1) - eps) / (eps * k), onecost);
+    sint2 = hd_select(pending, onecost * (T(2) - onecost), sint2);
     const T greject = T(1) - eps * sint2 / (T(1) + epssq);
-    todo = todo && (greject < ctx.uniform(todo));
-  } while (hd_any(todo));
+    pending = pending && (greject < ctx.uniform(pending));
+  } while (hd_any(pending));
   const T e0 = p.energy, e1 = eps * e0;
   T ux = p.ux, uy = p.uy, uz = p.uz;
   rotate_to(ux, uy, uz, sqrt(hd_max(T(0), sint2)), T(1) - onecost, T(2) * pi<T>() * ctx.uniform(on));
@@ -253,16 +250,16 @@ GPUKIT_HOST_DEVICE inline void compton(const ShowerConfig<S>& cfg, Ctx& ctx, Sho
 // Pair production in the lanes `on`: eps = fraction of the photon energy taken
 // by the electron, complete-screening Bethe-Heitler shape 1 - 4/3 eps (1 - eps).
 template <class T, class S, class Ctx>
-GPUKIT_HOST_DEVICE inline void pair(const ShowerConfig<S>&, Ctx& ctx, const ShowerParticle<T>& p, ShowerMask<T> on) {
+GPUKIT_HOST_DEVICE inline void pair(const ShowerConfig<S>&, Ctx& ctx, const ShowerParticle<T>& p, LaneMask<T> on) {
   using I = ShowerIndex<T>;
   const T m = me_mev<T>();
   const T eps0 = m / p.energy;
   T eps(0);
-  ShowerMask<T> todo = on;
+  LaneMask<T> pending = on;
   do {
-    eps = hd_select(todo, eps0 + (T(1) - T(2) * eps0) * ctx.uniform(todo), eps);
-    todo = todo && (ctx.uniform(todo) > T(1) - T(4.0 / 3.0) * eps * (T(1) - eps));
-  } while (hd_any(todo));
+    eps = hd_select(pending, eps0 + (T(1) - T(2) * eps0) * ctx.uniform(pending), eps);
+    pending = pending && (ctx.uniform(pending) > T(1) - T(4.0 / 3.0) * eps * (T(1) - eps));
+  } while (hd_any(pending));
   const T te = hd_max(T(0), eps * p.energy - m);
   const T tp = hd_max(T(0), p.energy - te - T(2) * m);
   ctx.push(on, ShowerParticle<T>{p.z, p.ux, p.uy, p.uz, te, p.region, I(-1)});
@@ -271,9 +268,9 @@ GPUKIT_HOST_DEVICE inline void pair(const ShowerConfig<S>&, Ctx& ctx, const Show
 
 // A photon step in the lanes `on`; returns the lanes whose photon ended.
 template <bool DropPhotoDeposit, class T, class S, class Ctx>
-GPUKIT_HOST_DEVICE inline ShowerMask<T> photon_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
-                                                    const ShowerMaterial<T>& mat, ShowerMask<T> on) {
-  using M = ShowerMask<T>;
+GPUKIT_HOST_DEVICE inline LaneMask<T> photon_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
+                                                    const ShowerMaterial<T>& mat, LaneMask<T> on) {
+  using M = LaneMask<T>;
   const M below = on && p.energy <= T(cfg.gamma_cut_mev);
   ctx.deposit(below, p.region, p.energy);
   M ended = below;
@@ -309,10 +306,10 @@ GPUKIT_HOST_DEVICE inline ShowerMask<T> photon_step(const ShowerConfig<S>& cfg, 
 // An electron or positron step in the lanes `on`; returns the lanes whose
 // particle ended.
 template <class T, class S, class Ctx>
-GPUKIT_HOST_DEVICE inline ShowerMask<T> charged_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
-                                                     const ShowerMaterial<T>& mat, ShowerMask<T> on) {
+GPUKIT_HOST_DEVICE inline LaneMask<T> charged_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
+                                                     const ShowerMaterial<T>& mat, LaneMask<T> on) {
   using I = ShowerIndex<T>;
-  using M = ShowerMask<T>;
+  using M = LaneMask<T>;
   const T m = me_mev<T>();
   const T e_cut = T(cfg.electron_cut_mev), b_cut = T(cfg.brems_cut_mev);
   const M below = on && p.energy <= e_cut;
@@ -347,7 +344,7 @@ GPUKIT_HOST_DEVICE inline ShowerMask<T> charged_step(const ShowerConfig<S>& cfg,
   ctx.deposit(go, p.region, loss);
   p.energy = hd_select(go, p.energy - loss, p.energy);
   const M crossing = go && by_boundary;
-  M left = crossing && !crossing;  // none
+  M left = hd_no_lanes<T>();
   if (hd_any(crossing)) {
     left = crossing && !cross(cfg, p, crossing);
     ctx.escape(left, p.energy + hd_select(p.type > I(0), T(2) * m, T(0)));
@@ -378,11 +375,11 @@ GPUKIT_HOST_DEVICE inline ShowerMask<T> charged_step(const ShowerConfig<S>& cfg,
   if (!hd_any(emits)) return ended;
   const T log_ymin = log(ymin);
   T y(0);
-  M todo = emits;
+  M pending = emits;
   do {
-    y = hd_select(todo, exp(log_ymin * ctx.uniform(todo)), y);
-    todo = todo && (ctx.uniform(todo) > T(1) - y + T(0.75) * y * y);
-  } while (hd_any(todo));
+    y = hd_select(pending, exp(log_ymin * ctx.uniform(pending)), y);
+    pending = pending && (ctx.uniform(pending) > T(1) - y + T(0.75) * y * y);
+  } while (hd_any(pending));
   const T kphoton = y * p.energy;
   p.energy = hd_select(emits, p.energy - kphoton, p.energy);
   ctx.push(emits, ShowerParticle<T>{p.z, p.ux, p.uy, p.uz, kphoton, p.region, I(0)});
@@ -390,15 +387,15 @@ GPUKIT_HOST_DEVICE inline ShowerMask<T> charged_step(const ShowerConfig<S>& cfg,
 }
 
 template <bool DropPhotoDeposit, class T, class S, class Ctx>
-GPUKIT_HOST_DEVICE inline ShowerMask<T> shower_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
-                                                    ShowerMask<T> active) {
+GPUKIT_HOST_DEVICE inline LaneMask<T> shower_step(const ShowerConfig<S>& cfg, Ctx& ctx, ShowerParticle<T>& p,
+                                                    LaneMask<T> active) {
   using I = ShowerIndex<T>;
-  using M = ShowerMask<T>;
+  using M = LaneMask<T>;
   ctx.count_step(active);
   const ShowerMaterial<T> mat = material_of<T>(cfg, region_odd(p.region));
   const M photon = active && (p.type == I(0));
   const M charged = active && !photon;
-  M ended = photon && !photon;  // none
+  M ended = hd_no_lanes<T>();
   if (hd_any(photon)) ended = photon_step<DropPhotoDeposit>(cfg, ctx, p, mat, photon);
   if (hd_any(charged)) ended = ended || charged_step(cfg, ctx, p, mat, charged);
   return active && !ended;

@@ -51,6 +51,8 @@ GPUKIT_HOST_DEVICE inline bool hd_any(bool c) { return c; }
 GPUKIT_HOST_DEVICE inline bool hd_all(bool c) { return c; }
 template <class T>
 GPUKIT_HOST_DEVICE inline LaneMask<T> hd_all_lanes() { return T(0) == T(0); }
+template <class T>
+GPUKIT_HOST_DEVICE inline LaneMask<T> hd_no_lanes() { return T(0) < T(0); }
 
 // pi in the working precision; a double literal would promote float code.
 template <class T>
